@@ -1,0 +1,219 @@
+//! Commands: what an actor asks the engine to do. Every change to the
+//! network, including reference data, is a command, so everything is audited.
+
+use crate::agenda::{AgendaConfig, Closure};
+use crate::agreement::Agreement;
+use crate::beneficiary::{Beneficiary, Coverage};
+use crate::facility::{Facility, Service};
+use crate::priority::Priority;
+use crate::referral::{
+    Attachment, ClinicalReason, CounterReferral, Destination, RejectReason, TargetTimes,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A command to the engine. The JSON form is `{"type": "book_appointment", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    // --- network reference data (admin) ---
+    /// Sets the network's name and referral target times.
+    ConfigureNetwork {
+        name: String,
+        #[serde(default)]
+        targets: Vec<TargetTimes>,
+    },
+    DefineService {
+        service: Service,
+    },
+    RegisterFacility {
+        facility: Facility,
+    },
+    /// Creates an agenda, or replaces the configuration of an existing one
+    /// (bookings are kept).
+    DefineAgenda {
+        agenda: AgendaConfig,
+    },
+    AddClosure {
+        agenda: String,
+        closure: Closure,
+    },
+    DeclareHoliday {
+        date: NaiveDate,
+        name: String,
+    },
+    DefineAgreement {
+        agreement: Agreement,
+    },
+
+    // --- beneficiaries ---
+    RegisterBeneficiary {
+        beneficiary: Beneficiary,
+    },
+    SetCoverage {
+        beneficiary: String,
+        coverage: Vec<Coverage>,
+    },
+
+    // --- appointments ---
+    BookAppointment {
+        agenda: String,
+        start: DateTime<Utc>,
+        beneficiary: String,
+        /// Books the follow-up a counter-referral asked for, at the origin.
+        #[serde(default)]
+        follow_up_of: Option<u32>,
+        /// Uses the agenda's overbooking allowance when the slot is full.
+        #[serde(default)]
+        overbook: bool,
+    },
+    CancelAppointment {
+        appointment: u32,
+        reason: String,
+    },
+    RescheduleAppointment {
+        appointment: u32,
+        /// Another agenda of the same facility and service, if moving there.
+        #[serde(default)]
+        agenda: Option<String>,
+        start: DateTime<Utc>,
+        #[serde(default)]
+        reason: String,
+    },
+    MarkArrived {
+        appointment: u32,
+    },
+    MarkFulfilled {
+        appointment: u32,
+    },
+    MarkNoShow {
+        appointment: u32,
+    },
+
+    // --- waitlist ---
+    JoinWaitlist {
+        beneficiary: String,
+        service: String,
+        #[serde(default)]
+        facility: Option<String>,
+        priority: Priority,
+    },
+    LeaveWaitlist {
+        entry: u32,
+        #[serde(default)]
+        reason: String,
+    },
+
+    // --- referrals ---
+    CreateReferral {
+        beneficiary: String,
+        service: String,
+        destination: Destination,
+        priority: Priority,
+        reason: ClinicalReason,
+        #[serde(default)]
+        attachments: Vec<Attachment>,
+    },
+    ReceiveReferral {
+        referral: u32,
+    },
+    AcceptReferral {
+        referral: u32,
+        #[serde(default)]
+        note: String,
+    },
+    RejectReferral {
+        referral: u32,
+        reason: RejectReason,
+        #[serde(default)]
+        text: String,
+    },
+    RedirectReferral {
+        referral: u32,
+        to: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Moves the referral to a higher tier; without `to`, to the best
+    /// facility of the next tier that can take it.
+    EscalateReferral {
+        referral: u32,
+        #[serde(default)]
+        to: Option<String>,
+        #[serde(default)]
+        reason: String,
+    },
+    ScheduleReferral {
+        referral: u32,
+        agenda: String,
+        start: DateTime<Utc>,
+    },
+    SendCounterReferral {
+        referral: u32,
+        counter_referral: CounterReferral,
+    },
+    AcknowledgeCounterReferral {
+        referral: u32,
+    },
+    CancelReferral {
+        referral: u32,
+        reason: String,
+    },
+    /// The destination closes an accepted referral without care (e.g. after
+    /// a no-show the patient cannot be reached).
+    CloseReferral {
+        referral: u32,
+        reason: String,
+    },
+}
+
+impl Command {
+    /// The command's type name, as in its JSON `type` tag.
+    pub fn name(&self) -> &'static str {
+        use Command::*;
+        match self {
+            ConfigureNetwork { .. } => "configure_network",
+            DefineService { .. } => "define_service",
+            RegisterFacility { .. } => "register_facility",
+            DefineAgenda { .. } => "define_agenda",
+            AddClosure { .. } => "add_closure",
+            DeclareHoliday { .. } => "declare_holiday",
+            DefineAgreement { .. } => "define_agreement",
+            RegisterBeneficiary { .. } => "register_beneficiary",
+            SetCoverage { .. } => "set_coverage",
+            BookAppointment { .. } => "book_appointment",
+            CancelAppointment { .. } => "cancel_appointment",
+            RescheduleAppointment { .. } => "reschedule_appointment",
+            MarkArrived { .. } => "mark_arrived",
+            MarkFulfilled { .. } => "mark_fulfilled",
+            MarkNoShow { .. } => "mark_no_show",
+            JoinWaitlist { .. } => "join_waitlist",
+            LeaveWaitlist { .. } => "leave_waitlist",
+            CreateReferral { .. } => "create_referral",
+            ReceiveReferral { .. } => "receive_referral",
+            AcceptReferral { .. } => "accept_referral",
+            RejectReferral { .. } => "reject_referral",
+            RedirectReferral { .. } => "redirect_referral",
+            EscalateReferral { .. } => "escalate_referral",
+            ScheduleReferral { .. } => "schedule_referral",
+            SendCounterReferral { .. } => "send_counter_referral",
+            AcknowledgeCounterReferral { .. } => "acknowledge_counter_referral",
+            CancelReferral { .. } => "cancel_referral",
+            CloseReferral { .. } => "close_referral",
+        }
+    }
+}
+
+/// A command as it enters the engine: who, when, and an optional
+/// idempotency key that makes retries safe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub actor: crate::actor::Actor,
+    /// The instant the command is decided at, supplied by the face (core
+    /// never reads a clock).
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub key: Option<String>,
+    pub command: Command,
+}

@@ -1,0 +1,349 @@
+//! `decide`: the pure function from (state, actor, command, now) to events
+//! or an error. It never mutates; the engine applies what it returns.
+
+use crate::actor::{Actor, Role};
+use crate::agenda::AgendaConfig;
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::state::State;
+use chrono::{DateTime, Utc};
+
+/// Decides what a command does, without changing anything.
+pub fn decide(
+    state: &State,
+    actor: &Actor,
+    cmd: &Command,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>> {
+    use Command::*;
+    match cmd {
+        ConfigureNetwork { name, targets } => {
+            admin(actor, "configure the network")?;
+            text("name", name, 200)?;
+            for (i, t) in targets.iter().enumerate() {
+                if targets[..i].iter().any(|o| o.priority == t.priority) {
+                    return Err(Error::invalid("targets", "one target per priority"));
+                }
+                if t.accept_minutes == 0 || t.appointment_minutes == 0 {
+                    return Err(Error::invalid("targets", "target times must be positive"));
+                }
+            }
+            Ok(vec![Event::NetworkConfigured {
+                name: name.clone(),
+                targets: targets.clone(),
+            }])
+        }
+        DefineService { service } => {
+            admin(actor, "define services")?;
+            code("service.code", &service.code)?;
+            text("service.name", &service.name, 200)?;
+            if !(5..=480).contains(&service.slot_minutes) {
+                return Err(Error::invalid("service.slot_minutes", "between 5 and 480"));
+            }
+            Ok(vec![Event::ServiceDefined {
+                service: service.clone(),
+            }])
+        }
+        RegisterFacility { facility } => {
+            admin(actor, "register facilities")?;
+            code("facility.id", &facility.id)?;
+            text("facility.name", &facility.name, 200)?;
+            code("facility.agency", &facility.agency)?;
+            text("facility.region", &facility.region, 100)?;
+            if state.facility(&facility.id).is_some() {
+                return Err(Error::AlreadyExists {
+                    kind: "facility",
+                    id: facility.id.clone(),
+                });
+            }
+            if facility.time_zone.parse::<chrono_tz::Tz>().is_err() {
+                return Err(Error::UnknownTimeZone(facility.time_zone.clone()));
+            }
+            for s in &facility.services {
+                if !state.services.contains_key(s) {
+                    return Err(Error::UnknownService(s.clone()));
+                }
+            }
+            Ok(vec![Event::FacilityRegistered {
+                facility: facility.clone(),
+            }])
+        }
+        DefineAgenda { agenda } => define_agenda(state, actor, agenda, now),
+        AddClosure { agenda, closure } => {
+            let a = state
+                .agenda(agenda)
+                .ok_or_else(|| Error::UnknownAgenda(agenda.clone()))?;
+            configure_at(actor, &a.config.facility, "add closures")?;
+            if let (Some(f), Some(t)) = (closure.from, closure.to)
+                && t <= f
+            {
+                return Err(Error::invalid("closure.to", "must be after from"));
+            }
+            text_opt("closure.reason", &closure.reason, 500)?;
+            Ok(vec![Event::ClosureAdded {
+                agenda: agenda.clone(),
+                closure: closure.clone(),
+            }])
+        }
+        DeclareHoliday { date, name } => {
+            admin(actor, "declare holidays")?;
+            text("name", name, 200)?;
+            Ok(vec![Event::HolidayDeclared {
+                date: *date,
+                name: name.clone(),
+            }])
+        }
+        DefineAgreement { agreement } => {
+            admin(actor, "define agreements")?;
+            code("agreement.id", &agreement.id)?;
+            code("agreement.referring_agency", &agreement.referring_agency)?;
+            code("agreement.receiving_agency", &agreement.receiving_agency)?;
+            if agreement.valid_to.is_some_and(|t| t < agreement.valid_from) {
+                return Err(Error::invalid("agreement.valid_to", "before valid_from"));
+            }
+            for s in &agreement.services {
+                if !state.services.contains_key(s) {
+                    return Err(Error::UnknownService(s.clone()));
+                }
+            }
+            Ok(vec![Event::AgreementDefined {
+                agreement: agreement.clone(),
+            }])
+        }
+        RegisterBeneficiary { beneficiary } => {
+            staff_or_admin(actor, "register beneficiaries")?;
+            code("beneficiary.id", &beneficiary.id)?;
+            text("beneficiary.name", &beneficiary.name, 200)?;
+            if beneficiary.birth_date > now.date_naive() {
+                return Err(Error::invalid("beneficiary.birth_date", "is in the future"));
+            }
+            if let Some(c) = &beneficiary.contact {
+                text_opt("beneficiary.contact", c, 200)?;
+            }
+            check_coverage(&beneficiary.coverage)?;
+            if state.beneficiary_idx(&beneficiary.id).is_some() {
+                return Err(Error::AlreadyExists {
+                    kind: "beneficiary",
+                    id: beneficiary.id.clone(),
+                });
+            }
+            Ok(vec![Event::BeneficiaryRegistered {
+                beneficiary: beneficiary.clone(),
+            }])
+        }
+        SetCoverage {
+            beneficiary,
+            coverage,
+        } => {
+            staff_or_admin(actor, "change coverage")?;
+            if state.beneficiary_idx(beneficiary).is_none() {
+                return Err(Error::UnknownBeneficiary(beneficiary.clone()));
+            }
+            check_coverage(coverage)?;
+            Ok(vec![Event::CoverageSet {
+                beneficiary: beneficiary.clone(),
+                coverage: coverage.clone(),
+            }])
+        }
+        BookAppointment {
+            agenda,
+            start,
+            beneficiary,
+            follow_up_of,
+            overbook,
+        } => crate::booking::book(
+            state,
+            actor,
+            agenda,
+            *start,
+            beneficiary,
+            *follow_up_of,
+            *overbook,
+            now,
+        ),
+        CancelAppointment {
+            appointment,
+            reason,
+        } => crate::booking::cancel(state, actor, *appointment, reason, now),
+        RescheduleAppointment {
+            appointment,
+            agenda,
+            start,
+            reason,
+        } => crate::booking::reschedule(
+            state,
+            actor,
+            *appointment,
+            agenda.as_deref(),
+            *start,
+            reason,
+            now,
+        ),
+        MarkArrived { appointment } => crate::booking::arrive(state, actor, *appointment, now),
+        MarkFulfilled { appointment } => crate::booking::fulfil(state, actor, *appointment),
+        MarkNoShow { appointment } => crate::booking::no_show(state, actor, *appointment, now),
+        JoinWaitlist {
+            beneficiary,
+            service,
+            facility,
+            priority,
+        } => crate::booking::join_waitlist(state, actor, beneficiary, service, facility, *priority),
+        LeaveWaitlist { entry, reason } => {
+            crate::booking::leave_waitlist(state, actor, *entry, reason)
+        }
+        CreateReferral { .. }
+        | ReceiveReferral { .. }
+        | AcceptReferral { .. }
+        | RejectReferral { .. }
+        | RedirectReferral { .. }
+        | EscalateReferral { .. }
+        | ScheduleReferral { .. }
+        | SendCounterReferral { .. }
+        | AcknowledgeCounterReferral { .. }
+        | CancelReferral { .. }
+        | CloseReferral { .. } => crate::referral::flow::decide(state, actor, cmd, now),
+    }
+}
+
+fn define_agenda(
+    state: &State,
+    actor: &Actor,
+    agenda: &AgendaConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>> {
+    configure_at(actor, &agenda.facility, "configure agendas")?;
+    code("agenda.id", &agenda.id)?;
+    let facility = state
+        .facility(&agenda.facility)
+        .ok_or_else(|| Error::UnknownFacility(agenda.facility.clone()))?;
+    let service = state
+        .services
+        .get(&agenda.service)
+        .ok_or_else(|| Error::UnknownService(agenda.service.clone()))?;
+    if !facility.offers(&agenda.service) {
+        return Err(Error::ServiceNotOffered {
+            facility: facility.id.clone(),
+            service: agenda.service.clone(),
+        });
+    }
+    if let Some(p) = &agenda.practitioner {
+        text("agenda.practitioner", p, 200)?;
+    }
+    agenda.validate(service.slot_minutes)?;
+    if let Some(existing) = state.agenda(&agenda.id)
+        && (existing.config.facility != agenda.facility
+            || existing.config.service != agenda.service)
+    {
+        return Err(Error::invalid(
+            "agenda",
+            "an existing agenda keeps its facility and service",
+        ));
+    }
+    let mut events = vec![Event::AgendaDefined {
+        agenda: agenda.clone(),
+    }];
+    events.extend(crate::booking::offer_new_availability(
+        state,
+        agenda,
+        service.slot_minutes,
+        now,
+    ));
+    Ok(events)
+}
+
+// --- authorization helpers -------------------------------------------------
+
+/// Only network admins.
+pub(crate) fn admin(actor: &Actor, action: &str) -> Result<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Error::not_permitted(actor.role, action))
+    }
+}
+
+/// Network admins anywhere, clerks at their own facility.
+pub(crate) fn configure_at(actor: &Actor, facility: &str, action: &str) -> Result<()> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::Clerk if actor.works_at(facility) => Ok(()),
+        role => Err(Error::not_permitted(
+            role,
+            &format!("{action} at {facility}"),
+        )),
+    }
+}
+
+/// Front-line staff (clerk, clinician, coordinator) of any facility, and admins.
+pub(crate) fn staff_or_admin(actor: &Actor, action: &str) -> Result<()> {
+    match actor.role {
+        Role::Clerk | Role::Clinician | Role::Coordinator if actor.facility.is_some() => Ok(()),
+        Role::Admin => Ok(()),
+        role => Err(Error::not_permitted(role, action)),
+    }
+}
+
+/// Front-line staff working at `facility`, with one of `roles`.
+pub(crate) fn staff_at(actor: &Actor, facility: &str, roles: &[Role], action: &str) -> Result<()> {
+    if roles.contains(&actor.role) && actor.works_at(facility) {
+        Ok(())
+    } else {
+        Err(Error::not_permitted(
+            actor.role,
+            &format!("{action} at {facility}"),
+        ))
+    }
+}
+
+// --- input helpers -----------------------------------------------------------
+
+/// An identifier: 1..=64 characters, no whitespace or control characters.
+pub(crate) fn code(field: &str, v: &str) -> Result<()> {
+    if v.is_empty() || v.len() > 64 {
+        return Err(Error::invalid(field, "must have 1 to 64 characters"));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A required free text of at most `max` bytes.
+pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<()> {
+    if v.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    text_opt(field, v, max)
+}
+
+/// An optional free text of at most `max` bytes.
+pub(crate) fn text_opt(field: &str, v: &str, max: usize) -> Result<()> {
+    if v.len() > max {
+        return Err(Error::invalid(field, format!("at most {max} bytes")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_coverage(coverage: &[crate::beneficiary::Coverage]) -> Result<()> {
+    if coverage.len() > 32 {
+        return Err(Error::invalid("coverage", "at most 32 entries"));
+    }
+    for (i, c) in coverage.iter().enumerate() {
+        code(&format!("coverage[{i}].programme"), &c.programme)?;
+        code(&format!("coverage[{i}].agency"), &c.agency)?;
+        if c.valid_to.is_some_and(|t| t < c.valid_from) {
+            return Err(Error::invalid(
+                &format!("coverage[{i}].valid_to"),
+                "before valid_from",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The journal: one entry per accepted command, hash-chained for audit.
+//!
+//! Each entry's hash is SHA-256 over the previous entry's hash and the
+//! entry's canonical JSON (without its own hash), so altering, removing or
+//! reordering any entry breaks the chain at that entry. Canonical JSON is
+//! used so that an auditor can verify the chain in any language.
+
+use crate::actor::Actor;
+use crate::event::Event;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One accepted command and the events it produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// 1, 2, 3, … with no gaps.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// The command's type name.
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// A digest of the command, present with `key`, so a retry with the same
+    /// key but a different command is told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_u64")]
+    pub digest: Option<u64>,
+    pub events: Vec<Event>,
+    /// Lowercase hex SHA-256 of the previous hash and this entry's content.
+    pub hash: String,
+}
+
+/// The fields the hash covers, in a fixed order.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    prev: &'a str,
+    seq: u64,
+    at: &'a DateTime<Utc>,
+    actor: &'a Actor,
+    command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "hex_u64")]
+    digest: Option<u64>,
+    events: &'a [Event],
+}
+
+impl Entry {
+    /// Computes the hash this entry should have after `prev`.
+    pub fn compute_hash(&self, prev: &str) -> String {
+        let body = Hashed {
+            prev,
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            command: &self.command,
+            key: self.key.as_deref(),
+            digest: self.digest,
+            events: &self.events,
+        };
+        let mut hasher = Sha256::new();
+        // Serialising plain data to a Vec cannot fail.
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        hasher.update(&json);
+        to_hex(&hasher.finalize())
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Where and why the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainBreak {
+    /// Position (0-based) of the first entry that does not verify.
+    pub index: u64,
+    /// The seq that entry claims.
+    pub seq: u64,
+    /// `hash_mismatch` (content altered) or `sequence_gap` (removed, inserted
+    /// or reordered entries).
+    pub reason: String,
+}
+
+/// The outcome of verifying a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub entries: u64,
+    pub events: u64,
+    pub head: String,
+    /// `None` when the whole chain verifies.
+    pub broken: Option<ChainBreak>,
+}
+
+/// Verifies a journal from its first entry. Reports the first entry that
+/// does not match.
+pub fn verify(entries: &[Entry]) -> Verification {
+    verify_from(entries, 0, "")
+}
+
+/// Verifies a journal tail that follows entry `after_seq` whose hash is `prev`.
+pub fn verify_from(entries: &[Entry], after_seq: u64, prev: &str) -> Verification {
+    let mut prev = prev.to_owned();
+    let mut events = 0u64;
+    for (i, e) in entries.iter().enumerate() {
+        let broken = |reason: &str| Verification {
+            entries: i as u64,
+            events,
+            head: prev.clone(),
+            broken: Some(ChainBreak {
+                index: i as u64,
+                seq: e.seq,
+                reason: reason.to_owned(),
+            }),
+        };
+        if e.seq != after_seq + i as u64 + 1 {
+            return broken("sequence_gap");
+        }
+        if e.compute_hash(&prev) != e.hash {
+            return broken("hash_mismatch");
+        }
+        prev.clone_from(&e.hash);
+        events += e.events.len() as u64;
+    }
+    Verification {
+        entries: entries.len() as u64,
+        events,
+        head: prev,
+        broken: None,
+    }
+}
+
+/// A 64-bit FNV-1a hasher whose output is the same on every platform
+/// (`usize` is written as 8 bytes), for digests that must agree between
+/// native code, the browser and the component.
+#[derive(Debug)]
+pub(crate) struct StableHasher(u64);
+
+impl StableHasher {
+    pub fn new() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for StableHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write(&(i as u64).to_le_bytes());
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write(&(i as i64).to_le_bytes());
+    }
+}
+
+/// Stable hash of any hashable value.
+pub(crate) fn stable_hash<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = StableHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Hash of an idempotency key, as stored in the state.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    stable_hash(key)
+}
+
+mod hex_u64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_str(&format!("{v:016x}")),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| u64::from_str_radix(&s, 16).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}

@@ -1,0 +1,41 @@
+//! # enlace-core
+//!
+//! The Enlace domain engine: beneficiary appointment scheduling and referral /
+//! counter-referral between hospital tiers, with inter-agency agreements and
+//! a hash-chained audit journal.
+//!
+//! The engine is pure: no I/O, no clock, no randomness. Time comes in with
+//! each [`Request`]; ids are assigned deterministically. Every change goes
+//! through [`decide`] (which never mutates) and [`State::apply`] (which never
+//! fails), so replaying a journal rebuilds exactly the same state.
+
+pub mod actor;
+pub mod agenda;
+pub mod agreement;
+pub mod appointment;
+pub mod beneficiary;
+mod booking;
+pub mod command;
+mod decide;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod facility;
+pub mod journal;
+pub mod priority;
+pub mod query;
+pub mod referral;
+mod slot;
+pub mod state;
+pub mod synth;
+pub mod waitlist;
+
+pub use actor::{Actor, Role};
+pub use command::{Command, Request};
+pub use decide::decide;
+pub use engine::{Engine, Outcome};
+pub use error::{Error, ErrorBody, ErrorKind};
+pub use event::Event;
+pub use journal::{Entry, Verification, verify};
+pub use query::{Answer, Query};
+pub use state::{Meta, State};

@@ -1,0 +1,910 @@
+//! Queries: read-only questions, authorized like commands.
+
+use crate::actor::{Actor, Role};
+use crate::agenda::AgendaConfig;
+use crate::appointment::AppointmentStatus;
+use crate::beneficiary::Beneficiary;
+use crate::error::{Error, Result};
+use crate::facility::{Facility, Service, Tier};
+use crate::journal::{Entry, Verification, verify};
+use crate::priority::Priority;
+use crate::referral::routing::{Routing, suggest};
+use crate::referral::{Referral as ReferralRecord, ReferralStatus};
+use crate::slot::{FreeSlots, Minute, Use, day_slots, instant, minute_of, ordinary_left};
+use crate::state::State;
+use crate::waitlist::WaitlistEntry;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A question to the engine. The JSON form is `{"type": "free_slots", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    Facilities,
+    Services,
+    Agendas {
+        #[serde(default)]
+        facility: Option<String>,
+    },
+    /// Earliest free slots for a service across facilities.
+    FreeSlots {
+        service: String,
+        #[serde(default)]
+        region: Option<String>,
+        #[serde(default)]
+        tier: Option<Tier>,
+        /// Only these facilities (empty: any).
+        #[serde(default)]
+        facilities: Vec<String>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u16,
+        /// Count the places kept for referred patients as free.
+        #[serde(default)]
+        for_referral: bool,
+    },
+    /// Slots of an agenda for a run of days, with their fill.
+    AgendaView {
+        agenda: String,
+        from: NaiveDate,
+        days: u16,
+    },
+    /// The appointments of an agenda on a local date.
+    AgendaAppointments {
+        agenda: String,
+        date: NaiveDate,
+    },
+    FindBeneficiaries {
+        text: String,
+    },
+    BeneficiaryAppointments {
+        beneficiary: String,
+    },
+    Utilization {
+        agenda: String,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    Waitlist {
+        #[serde(default)]
+        service: Option<String>,
+        #[serde(default)]
+        facility: Option<String>,
+    },
+    /// A destination's open referrals, most pressing first.
+    Worklist {
+        facility: String,
+        #[serde(default = "default_limit")]
+        limit: u32,
+        #[serde(default)]
+        offset: u32,
+    },
+    /// Referrals a facility sent.
+    OutgoingReferrals {
+        facility: String,
+    },
+    Referral {
+        referral: u32,
+    },
+    BreachReport {
+        facility: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    /// Where the acting clinician's facility could refer a beneficiary.
+    SuggestDestinations {
+        beneficiary: String,
+        service: String,
+        tier: Tier,
+        priority: Priority,
+    },
+    /// Journal entries about a facility or a referral (auditors only).
+    AuditTrail {
+        #[serde(default)]
+        facility: Option<String>,
+        #[serde(default)]
+        referral: Option<u32>,
+        #[serde(default)]
+        after: u64,
+        #[serde(default = "default_limit")]
+        limit: u32,
+    },
+    VerifyAudit,
+    /// Evidence for conditional cash-transfer programmes: did each covered
+    /// beneficiary attend the required visits of `service` in the period?
+    Conditionality {
+        programme: String,
+        service: String,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+/// A free slot in a search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    pub agenda: String,
+    pub facility: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub free: u16,
+}
+
+/// One slot in an agenda view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub capacity: u16,
+    pub taken: u16,
+}
+
+/// One local day of an agenda view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayView {
+    pub date: NaiveDate,
+    pub places: u32,
+    pub taken: u32,
+    /// Ordinary (non-referral) places still free that day.
+    pub ordinary_free: u32,
+    pub slots: Vec<SlotView>,
+}
+
+/// An appointment as queries show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    pub id: u32,
+    pub agenda: String,
+    pub facility: String,
+    pub service: String,
+    pub beneficiary: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub referral: Option<u32>,
+    pub rescheduled_from: Option<u32>,
+    pub rescheduled_to: Option<u32>,
+    pub overbooked: bool,
+}
+
+/// Fill and attendance of an agenda over a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utilization {
+    pub places: u32,
+    pub booked: u32,
+    pub attended: u32,
+    pub no_shows: u32,
+    pub fill_rate: f64,
+    pub no_show_rate: f64,
+}
+
+/// A referral on a worklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItem {
+    pub referral: u32,
+    pub beneficiary: String,
+    pub service: String,
+    pub priority: Priority,
+    pub origin: String,
+    pub status: ReferralStatus,
+    /// What is due next: `accept` or `appointment`.
+    pub due: String,
+    pub deadline: DateTime<Utc>,
+    /// Minutes left until the deadline; negative when overdue.
+    pub minutes_left: i64,
+}
+
+/// A page of a worklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worklist {
+    pub total: u32,
+    pub overdue: u32,
+    pub items: Vec<WorkItem>,
+}
+
+/// A target time missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub referral: u32,
+    pub priority: Priority,
+    /// `accept` or `appointment`.
+    pub target: String,
+    pub due: DateTime<Utc>,
+    /// When it was met, if it was (late).
+    pub met_at: Option<DateTime<Utc>>,
+    pub minutes_late: i64,
+}
+
+/// Attendance status of one beneficiary for a conditionality report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attendance {
+    Attended,
+    Missed,
+    Scheduled,
+    NotScheduled,
+}
+
+/// One row of a conditionality report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionalityRow {
+    pub beneficiary: String,
+    pub name: String,
+    pub status: Attendance,
+    pub attended: u32,
+    pub missed: u32,
+    pub scheduled: u32,
+}
+
+/// The answer to a query. The JSON form is `{"type": "free_slots", "value": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Answer {
+    Facilities(Vec<Facility>),
+    Services(Vec<Service>),
+    Agendas(Vec<AgendaConfig>),
+    FreeSlots(Vec<FreeSlot>),
+    AgendaView(Vec<DayView>),
+    Appointments(Vec<AppointmentView>),
+    Beneficiaries(Vec<Beneficiary>),
+    Utilization(Utilization),
+    Waitlist(Vec<WaitlistEntry>),
+    Worklist(Worklist),
+    Referrals(Vec<ReferralRecord>),
+    Referral(Box<ReferralRecord>),
+    Breaches(Vec<Breach>),
+    Routing(Routing),
+    Entries(Vec<Entry>),
+    Verification(Verification),
+    Conditionality(Vec<ConditionalityRow>),
+}
+
+const MAX_DAYS: u16 = 62;
+const MAX_SLOTS: u16 = 500;
+
+/// Answers `q` for `actor` at `now`.
+pub fn query(
+    state: &State,
+    journal: &[Entry],
+    actor: &Actor,
+    q: &Query,
+    now: DateTime<Utc>,
+) -> Result<Answer> {
+    use Query::*;
+    match q {
+        Facilities => Ok(Answer::Facilities(state.facilities.clone())),
+        Services => Ok(Answer::Services(state.services.values().cloned().collect())),
+        Agendas { facility } => Ok(Answer::Agendas(
+            state
+                .agendas
+                .iter()
+                .filter(|a| facility.as_ref().is_none_or(|f| *f == a.config.facility))
+                .map(|a| a.config.clone())
+                .collect(),
+        )),
+        FreeSlots {
+            service,
+            region,
+            tier,
+            facilities,
+            from,
+            to,
+            limit,
+            for_referral,
+        } => {
+            if *limit == 0 || *limit > MAX_SLOTS {
+                return Err(Error::invalid(
+                    "limit",
+                    format!("between 1 and {MAX_SLOTS}"),
+                ));
+            }
+            if to < from {
+                return Err(Error::invalid("to", "before from"));
+            }
+            if !state.services.contains_key(service) {
+                return Err(Error::UnknownService(service.clone()));
+            }
+            let usage = if *for_referral {
+                Use::Referral
+            } else {
+                Use::Ordinary
+            };
+            Ok(Answer::FreeSlots(free_slots(
+                state,
+                service,
+                region.as_deref(),
+                *tier,
+                facilities,
+                *from,
+                *to,
+                *limit,
+                usage,
+                now,
+            )))
+        }
+        AgendaView { agenda, from, days } => {
+            if *days == 0 || *days > MAX_DAYS {
+                return Err(Error::invalid("days", format!("between 1 and {MAX_DAYS}")));
+            }
+            let (_, a) = crate::booking::agenda_of(state, agenda)?;
+            let mut out = Vec::new();
+            let mut buf = Vec::new();
+            let mut date = *from;
+            for _ in 0..*days {
+                day_slots(a, &state.holidays, date, &mut buf);
+                let slots: Vec<SlotView> = buf
+                    .iter()
+                    .map(|&m| SlotView {
+                        start: instant(m),
+                        end: instant(m + i64::from(a.slot_minutes)),
+                        capacity: a.config.capacity,
+                        taken: a.taken(m),
+                    })
+                    .collect();
+                let places = slots.len() as u32 * u32::from(a.config.capacity);
+                let taken = slots.iter().map(|s| u32::from(s.taken)).sum();
+                let ordinary_free = ordinary_left(a, &state.holidays, date, &mut buf);
+                out.push(DayView {
+                    date,
+                    places,
+                    taken,
+                    ordinary_free,
+                    slots,
+                });
+                date = date
+                    .succ_opt()
+                    .ok_or_else(|| Error::invalid("from", "out of range"))?;
+            }
+            Ok(Answer::AgendaView(out))
+        }
+        AgendaAppointments { agenda, date } => {
+            let (idx, a) = crate::booking::agenda_of(state, agenda)?;
+            facility_reader(actor, &a.config.facility)?;
+            let mut list: Vec<AppointmentView> = state
+                .appointments
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.agenda == idx && crate::slot::local_date(a, x.start) == *date)
+                .map(|(i, _)| view(state, i as u32 + 1))
+                .collect();
+            list.sort_by_key(|v| (v.start, v.id));
+            Ok(Answer::Appointments(list))
+        }
+        FindBeneficiaries { text } => {
+            people_reader(actor)?;
+            let needle = text.trim().to_lowercase();
+            if needle.chars().count() < 2 {
+                return Err(Error::invalid("text", "at least 2 characters"));
+            }
+            Ok(Answer::Beneficiaries(
+                state
+                    .beneficiaries
+                    .iter()
+                    .filter(|b| {
+                        b.id.to_lowercase().starts_with(&needle)
+                            || b.name.to_lowercase().contains(&needle)
+                    })
+                    .take(50)
+                    .cloned()
+                    .collect(),
+            ))
+        }
+        BeneficiaryAppointments { beneficiary } => {
+            people_reader(actor)?;
+            let b = crate::booking::beneficiary_of(state, beneficiary)?;
+            let mut list: Vec<AppointmentView> = state.by_beneficiary[b as usize]
+                .iter()
+                .map(|&id| view(state, id))
+                .collect();
+            list.sort_by_key(|v| (v.start, v.id));
+            Ok(Answer::Appointments(list))
+        }
+        Utilization { agenda, from, to } => {
+            let (idx, a) = crate::booking::agenda_of(state, agenda)?;
+            facility_reader(actor, &a.config.facility)?;
+            if to < from || (*to - *from).num_days() > 366 {
+                return Err(Error::invalid("to", "the period must be 1 to 366 days"));
+            }
+            Ok(Answer::Utilization(utilization(state, idx, *from, *to)))
+        }
+        Waitlist { service, facility } => {
+            people_reader(actor)?;
+            let mut list: Vec<WaitlistEntry> = state
+                .waitlist
+                .iter()
+                .filter(|w| {
+                    matches!(
+                        w.status,
+                        crate::waitlist::WaitlistStatus::Waiting
+                            | crate::waitlist::WaitlistStatus::Offered
+                    ) && service.as_ref().is_none_or(|s| *s == w.service)
+                        && facility
+                            .as_ref()
+                            .is_none_or(|f| w.facility.as_ref().is_none_or(|wf| wf == f))
+                })
+                .cloned()
+                .collect();
+            list.sort_by_key(|w| (w.priority, w.id));
+            Ok(Answer::Waitlist(list))
+        }
+        Worklist {
+            facility,
+            limit,
+            offset,
+        } => {
+            facility_reader(actor, facility)?;
+            if state.facility(facility).is_none() {
+                return Err(Error::UnknownFacility(facility.clone()));
+            }
+            Ok(Answer::Worklist(worklist(
+                state, facility, *limit, *offset, now,
+            )))
+        }
+        OutgoingReferrals { facility } => {
+            facility_reader(actor, facility)?;
+            let mut list: Vec<ReferralRecord> = state
+                .referrals_from
+                .get(facility)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|&id| state.referral(id))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            list.sort_by_key(|r| Reverse(r.id));
+            Ok(Answer::Referrals(list))
+        }
+        Referral { referral } => Ok(Answer::Referral(Box::new(
+            crate::referral::flow::visible(state, actor, *referral)?.clone(),
+        ))),
+        BreachReport { facility, from, to } => {
+            facility_reader(actor, facility)?;
+            Ok(Answer::Breaches(breaches(state, facility, *from, *to, now)))
+        }
+        SuggestDestinations {
+            beneficiary,
+            service,
+            tier,
+            priority,
+        } => {
+            let origin = match (&actor.facility, actor.role) {
+                (Some(f), Role::Clinician | Role::Coordinator) => state
+                    .facility(f)
+                    .ok_or_else(|| Error::UnknownFacility(f.clone()))?,
+                _ => {
+                    return Err(Error::not_permitted(
+                        actor.role,
+                        "ask for referral destinations",
+                    ));
+                }
+            };
+            Ok(Answer::Routing(suggest(
+                state,
+                origin,
+                beneficiary,
+                service,
+                *tier,
+                *priority,
+                now,
+            )?))
+        }
+        AuditTrail {
+            facility,
+            referral,
+            after,
+            limit,
+        } => {
+            if actor.role != Role::Auditor {
+                return Err(Error::not_permitted(actor.role, "read the audit trail"));
+            }
+            let limit = (*limit).clamp(1, 1000) as usize;
+            let entries = journal
+                .iter()
+                .filter(|e| e.seq > *after)
+                .filter(|e| {
+                    facility
+                        .as_ref()
+                        .is_none_or(|f| entry_touches_facility(state, e, f))
+                        && referral.is_none_or(|r| entry_touches_referral(e, r))
+                })
+                .take(limit)
+                .cloned()
+                .collect();
+            Ok(Answer::Entries(entries))
+        }
+        VerifyAudit => {
+            if !matches!(actor.role, Role::Auditor | Role::Admin) {
+                return Err(Error::not_permitted(actor.role, "verify the audit trail"));
+            }
+            Ok(Answer::Verification(verify(journal)))
+        }
+        Conditionality {
+            programme,
+            service,
+            from,
+            to,
+        } => {
+            if !matches!(actor.role, Role::Auditor | Role::Admin) {
+                return Err(Error::not_permitted(actor.role, "report conditionalities"));
+            }
+            if to < from {
+                return Err(Error::invalid("to", "before from"));
+            }
+            Ok(Answer::Conditionality(conditionality(
+                state, programme, service, *from, *to,
+            )))
+        }
+    }
+}
+
+/// Staff of the facility, auditors and admins.
+fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
+    match actor.role {
+        Role::Auditor | Role::Admin => Ok(()),
+        _ if actor.works_at(facility) => Ok(()),
+        role => Err(Error::not_permitted(
+            role,
+            &format!("read the records of {facility}"),
+        )),
+    }
+}
+
+/// Anyone with a role that handles beneficiaries.
+fn people_reader(actor: &Actor) -> Result<()> {
+    match actor.role {
+        Role::Clerk | Role::Clinician | Role::Coordinator if actor.facility.is_some() => Ok(()),
+        Role::Auditor | Role::Admin => Ok(()),
+        role => Err(Error::not_permitted(role, "read beneficiary records")),
+    }
+}
+
+fn view(state: &State, id: u32) -> AppointmentView {
+    let x = state.appointments[id as usize - 1];
+    let a = &state.agendas[x.agenda as usize];
+    AppointmentView {
+        id,
+        agenda: a.config.id.clone(),
+        facility: a.config.facility.clone(),
+        service: a.config.service.clone(),
+        beneficiary: state.beneficiaries[x.beneficiary as usize].id.clone(),
+        start: instant(x.start),
+        end: instant(x.start + i64::from(a.slot_minutes)),
+        status: x.status,
+        referral: (x.referral != 0).then_some(x.referral),
+        rescheduled_from: (x.previous != 0).then_some(x.previous),
+        rescheduled_to: (x.next != 0).then_some(x.next),
+        overbooked: x.overbooked,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn free_slots(
+    state: &State,
+    service: &str,
+    region: Option<&str>,
+    tier: Option<Tier>,
+    facilities: &[String],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u16,
+    usage: Use,
+    now: DateTime<Utc>,
+) -> Vec<FreeSlot> {
+    let Some(candidates) = state.agendas_by_service.get(service) else {
+        return Vec::new();
+    };
+    let now_m = minute_of(now);
+    let mut walkers: Vec<(u32, FreeSlots<'_>)> = Vec::new();
+    let mut heap: BinaryHeap<Reverse<(Minute, u32, usize, u16)>> = BinaryHeap::new();
+    for &ai in candidates {
+        let a = &state.agendas[ai as usize];
+        let f = &state.facilities[a.facility as usize];
+        if region.is_some_and(|r| r != f.region)
+            || tier.is_some_and(|t| t != f.tier)
+            || (!facilities.is_empty() && !facilities.contains(&f.id))
+        {
+            continue;
+        }
+        let lo = minute_of(from).max(now_m + i64::from(a.config.min_notice_minutes));
+        let hi = minute_of(to).min(now_m + i64::from(a.config.horizon_days) * 1440);
+        if hi < lo {
+            continue;
+        }
+        let mut w = FreeSlots::new(a, &state.holidays, usage, lo, hi);
+        if let Some((m, free)) = w.next() {
+            heap.push(Reverse((m, ai, walkers.len(), free)));
+            walkers.push((ai, w));
+        }
+    }
+    let mut out = Vec::with_capacity(limit as usize);
+    while let Some(Reverse((m, ai, wi, free))) = heap.pop() {
+        let a = &state.agendas[ai as usize];
+        out.push(FreeSlot {
+            agenda: a.config.id.clone(),
+            facility: a.config.facility.clone(),
+            start: instant(m),
+            end: instant(m + i64::from(a.slot_minutes)),
+            free,
+        });
+        if out.len() >= limit as usize {
+            break;
+        }
+        if let Some((m, free)) = walkers[wi].1.next() {
+            heap.push(Reverse((m, ai, wi, free)));
+        }
+    }
+    out
+}
+
+fn utilization(state: &State, agenda: u32, from: NaiveDate, to: NaiveDate) -> Utilization {
+    let a = &state.agendas[agenda as usize];
+    let mut places = 0u32;
+    let mut buf = Vec::new();
+    let mut d = from;
+    while d <= to {
+        day_slots(a, &state.holidays, d, &mut buf);
+        places += buf.len() as u32 * u32::from(a.config.capacity);
+        let Some(n) = d.succ_opt() else { break };
+        d = n;
+    }
+    let (mut booked, mut attended, mut no_shows) = (0u32, 0u32, 0u32);
+    for x in state.appointments.iter().filter(|x| x.agenda == agenda) {
+        let date = crate::slot::local_date(a, x.start);
+        if date < from || date > to {
+            continue;
+        }
+        match x.status {
+            AppointmentStatus::Booked => booked += 1,
+            AppointmentStatus::Arrived | AppointmentStatus::Fulfilled => {
+                booked += 1;
+                attended += 1;
+            }
+            AppointmentStatus::NoShow => {
+                booked += 1;
+                no_shows += 1;
+            }
+            AppointmentStatus::Cancelled | AppointmentStatus::Rescheduled => {}
+        }
+    }
+    let ratio = |n: u32, d: u32| {
+        if d == 0 {
+            0.0
+        } else {
+            f64::from(n) / f64::from(d)
+        }
+    };
+    Utilization {
+        places,
+        booked,
+        attended,
+        no_shows,
+        fill_rate: ratio(booked, places),
+        no_show_rate: ratio(no_shows, attended + no_shows),
+    }
+}
+
+/// What is due next for an open referral, and by when.
+pub(crate) fn next_deadline(r: &ReferralRecord) -> (&'static str, DateTime<Utc>) {
+    match r.status {
+        ReferralStatus::Requested | ReferralStatus::Received => ("accept", r.accept_due),
+        _ => ("appointment", r.appointment_due),
+    }
+}
+
+fn worklist(
+    state: &State,
+    facility: &str,
+    limit: u32,
+    offset: u32,
+    now: DateTime<Utc>,
+) -> Worklist {
+    let ids = state
+        .referrals_to
+        .get(facility)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut keys: Vec<(DateTime<Utc>, Priority, u32)> = ids
+        .iter()
+        .filter_map(|&id| state.referral(id))
+        .filter(|r| r.status.is_open_at_destination() && r.destination == facility)
+        .map(|r| (next_deadline(r).1, r.priority, r.id))
+        .collect();
+    let total = keys.len() as u32;
+    let overdue = keys.iter().filter(|k| k.0 < now).count() as u32;
+    let end = (offset as usize + limit.clamp(1, 1000) as usize).min(keys.len());
+    let start = (offset as usize).min(end);
+    if end < keys.len() {
+        keys.select_nth_unstable(end);
+        keys.truncate(end);
+    }
+    keys.sort_unstable();
+    let items = keys[start..end]
+        .iter()
+        .filter_map(|&(deadline, _, id)| {
+            let r = state.referral(id)?;
+            Some(WorkItem {
+                referral: id,
+                beneficiary: r.beneficiary.clone(),
+                service: r.service.clone(),
+                priority: r.priority,
+                origin: r.origin.clone(),
+                status: r.status,
+                due: next_deadline(r).0.to_owned(),
+                deadline,
+                minutes_left: (deadline - now).num_minutes(),
+            })
+        })
+        .collect();
+    Worklist {
+        total,
+        overdue,
+        items,
+    }
+}
+
+fn breaches(
+    state: &State,
+    facility: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Breach> {
+    let mut out = Vec::new();
+    let ids = state
+        .referrals_to
+        .get(facility)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for r in ids.iter().filter_map(|&id| state.referral(id)) {
+        if r.destination != facility {
+            continue;
+        }
+        let mut check =
+            |target: &str, due: DateTime<Utc>, met: Option<DateTime<Utc>>, applies: bool| {
+                if !applies || due < from || due > to {
+                    return;
+                }
+                let late = match met {
+                    Some(m) if m > due => Some((m - due).num_minutes()),
+                    Some(_) => None,
+                    None if now > due => Some((now - due).num_minutes()),
+                    None => None,
+                };
+                if let Some(minutes_late) = late {
+                    out.push(Breach {
+                        referral: r.id,
+                        priority: r.priority,
+                        target: target.to_owned(),
+                        due,
+                        met_at: met,
+                        minutes_late,
+                    });
+                }
+            };
+        let withdrawn = matches!(r.status, ReferralStatus::Cancelled);
+        check(
+            "accept",
+            r.accept_due,
+            r.accepted_at.or(decided_at(r)),
+            !withdrawn,
+        );
+        let needs_visit = !matches!(
+            r.status,
+            ReferralStatus::Rejected | ReferralStatus::Cancelled
+        );
+        check(
+            "appointment",
+            r.appointment_due,
+            r.first_appointment_start,
+            needs_visit,
+        );
+    }
+    out.sort_by_key(|b| (b.due, b.referral));
+    out
+}
+
+/// When a rejected referral was answered (a rejection meets the accept target).
+fn decided_at(r: &ReferralRecord) -> Option<DateTime<Utc>> {
+    r.timeline
+        .iter()
+        .find(|s| s.event == "referral_rejected")
+        .map(|s| s.at)
+}
+
+fn utilization_status(attended: u32, missed: u32, scheduled: u32) -> Attendance {
+    if attended > 0 {
+        Attendance::Attended
+    } else if missed > 0 {
+        Attendance::Missed
+    } else if scheduled > 0 {
+        Attendance::Scheduled
+    } else {
+        Attendance::NotScheduled
+    }
+}
+
+fn conditionality(
+    state: &State,
+    programme: &str,
+    service: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<ConditionalityRow> {
+    let mut rows = Vec::new();
+    for (bi, b) in state.beneficiaries.iter().enumerate() {
+        let enrolled = b.coverage.iter().any(|c| {
+            c.programme == programme
+                && c.valid_from <= to
+                && c.valid_to.is_none_or(|end| end >= from)
+        });
+        if !enrolled {
+            continue;
+        }
+        let (mut attended, mut missed, mut scheduled) = (0, 0, 0);
+        for &id in &state.by_beneficiary[bi] {
+            let x = &state.appointments[id as usize - 1];
+            let a = &state.agendas[x.agenda as usize];
+            if a.config.service != service {
+                continue;
+            }
+            let date = crate::slot::local_date(a, x.start);
+            if date < from || date > to {
+                continue;
+            }
+            match x.status {
+                AppointmentStatus::Arrived | AppointmentStatus::Fulfilled => attended += 1,
+                AppointmentStatus::NoShow => missed += 1,
+                AppointmentStatus::Booked => scheduled += 1,
+                _ => {}
+            }
+        }
+        rows.push(ConditionalityRow {
+            beneficiary: b.id.clone(),
+            name: b.name.clone(),
+            status: utilization_status(attended, missed, scheduled),
+            attended,
+            missed,
+            scheduled,
+        });
+    }
+    rows
+}
+
+fn entry_touches_referral(e: &Entry, referral: u32) -> bool {
+    e.events.iter().any(|ev| ev.referral() == Some(referral))
+}
+
+/// True when an entry was made at the facility or changed something of it.
+fn entry_touches_facility(state: &State, e: &Entry, facility: &str) -> bool {
+    use crate::event::Event::*;
+    if e.actor.facility.as_deref() == Some(facility) {
+        return true;
+    }
+    e.events.iter().any(|ev| match ev {
+        FacilityRegistered { facility: f } => f.id == facility,
+        AgendaDefined { agenda } => agenda.facility == facility,
+        ClosureAdded { agenda, .. } => state
+            .agenda(agenda)
+            .is_some_and(|a| a.config.facility == facility),
+        AppointmentBooked { facility: f, .. } => f == facility,
+        ReferralCreated {
+            origin,
+            destination,
+            ..
+        } => origin == facility || destination == facility,
+        ReferralRedirected { from, to, .. } | ReferralEscalated { from, to, .. } => {
+            from == facility || to == facility
+        }
+        _ => ev
+            .referral()
+            .and_then(|r| state.referral(r))
+            .is_some_and(|r| r.involves(facility)),
+    })
+}

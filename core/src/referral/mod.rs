@@ -1,0 +1,263 @@
+//! Referral and counter-referral between tiers: the closed loop.
+//!
+//! The status model follows FHIR Task (requested, received, accepted,
+//! rejected, in-progress, completed, cancelled, failed) with the closed-loop
+//! business steps of HL7 BSeR / IHE 360X (scheduled, no-show, counter-referral
+//! sent, acknowledged). Redirection and escalation keep the referral's number
+//! and history and put it back to `requested` at the new destination.
+
+use crate::priority::Priority;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a referral is in the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    /// Sent to the destination, which has not yet taken ownership.
+    Requested,
+    /// The destination took ownership and is assessing it.
+    Received,
+    /// The destination will see the patient; an appointment is due.
+    Accepted,
+    /// An appointment at the destination is booked.
+    Scheduled,
+    /// The patient arrived at the destination.
+    InProgress,
+    /// Care given; the counter-referral is with the origin.
+    CounterReferred,
+    /// The origin acknowledged the counter-referral: the loop is closed.
+    Completed,
+    /// The destination declined it (terminal).
+    Rejected,
+    /// The origin withdrew it (terminal).
+    Cancelled,
+    /// The destination closed it without care, e.g. after a no-show (terminal).
+    Closed,
+}
+
+impl ReferralStatus {
+    /// The stable wire name.
+    pub fn as_str(self) -> &'static str {
+        use ReferralStatus::*;
+        match self {
+            Requested => "requested",
+            Received => "received",
+            Accepted => "accepted",
+            Scheduled => "scheduled",
+            InProgress => "in_progress",
+            CounterReferred => "counter_referred",
+            Completed => "completed",
+            Rejected => "rejected",
+            Cancelled => "cancelled",
+            Closed => "closed",
+        }
+    }
+
+    /// True when no further step is possible.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ReferralStatus::Completed
+                | ReferralStatus::Rejected
+                | ReferralStatus::Cancelled
+                | ReferralStatus::Closed
+        )
+    }
+
+    /// True while the destination still owes an answer or an appointment:
+    /// these are the referrals on a destination's worklist.
+    pub fn is_open_at_destination(self) -> bool {
+        matches!(
+            self,
+            ReferralStatus::Requested
+                | ReferralStatus::Received
+                | ReferralStatus::Accepted
+                | ReferralStatus::Scheduled
+                | ReferralStatus::InProgress
+        )
+    }
+}
+
+/// Where a new referral should go: a chosen facility, or the best facility
+/// of a tier (the first routing suggestion).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    Facility(String),
+    Tier(crate::facility::Tier),
+}
+
+/// Why the patient is referred.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicalReason {
+    /// ICD-10 codes, e.g. `O14.1` (severe pre-eclampsia).
+    pub icd10: Vec<String>,
+    pub text: String,
+}
+
+/// A document kept outside the engine, referenced by id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub id: String,
+    pub media_type: String,
+    pub title: String,
+}
+
+/// Coded reasons a destination may decline a referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The referral lacks information needed to decide.
+    IncompleteInformation,
+    /// The clinical criteria for this service are not met.
+    CriteriaNotMet,
+    /// The service is not offered here.
+    ServiceNotAvailable,
+    /// The patient should be seen at first level.
+    ManageAtOrigin,
+    /// The patient is not eligible (coverage, agreement).
+    NotEligible,
+    Other,
+}
+
+/// The outcome of the care given at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CareOutcome {
+    Resolved,
+    Improved,
+    Ongoing,
+    ReferredOnward,
+    Deceased,
+}
+
+/// The care summary sent back to the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareSummary {
+    /// ICD-10 codes of the diagnoses made.
+    pub diagnoses: Vec<String>,
+    pub procedures: Vec<String>,
+    pub outcome: CareOutcome,
+    pub text: String,
+}
+
+/// A follow-up visit the destination asks the origin to book.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpRequest {
+    pub service: String,
+    /// The visit should happen within this many days of the counter-referral.
+    pub within_days: u16,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The counter-referral: what the destination did and what the origin should do next.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterReferral {
+    pub summary: CareSummary,
+    pub instructions: String,
+    #[serde(default)]
+    pub follow_up: Option<FollowUpRequest>,
+}
+
+/// Target times per priority, configurable per network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetTimes {
+    pub priority: Priority,
+    /// The destination should accept (or decline) within this many minutes.
+    pub accept_minutes: u32,
+    /// The first appointment should start within this many minutes of the request.
+    pub appointment_minutes: u32,
+}
+
+/// The defaults: emergency 1 h / 6 h, urgent 24 h / 3 d, priority 7 d / 14 d,
+/// routine 30 d / 60 d.
+pub fn default_targets() -> Vec<TargetTimes> {
+    const H: u32 = 60;
+    const D: u32 = 24 * 60;
+    vec![
+        TargetTimes {
+            priority: Priority::Emergency,
+            accept_minutes: H,
+            appointment_minutes: 6 * H,
+        },
+        TargetTimes {
+            priority: Priority::Urgent,
+            accept_minutes: D,
+            appointment_minutes: 3 * D,
+        },
+        TargetTimes {
+            priority: Priority::Priority,
+            accept_minutes: 7 * D,
+            appointment_minutes: 14 * D,
+        },
+        TargetTimes {
+            priority: Priority::Routine,
+            accept_minutes: 30 * D,
+            appointment_minutes: 60 * D,
+        },
+    ]
+}
+
+/// One step of a referral's life, as the timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineStep {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub role: crate::actor::Role,
+    pub facility: Option<String>,
+    /// The event's type name, e.g. `referral_accepted`.
+    pub event: String,
+    pub status: ReferralStatus,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A referral as the engine keeps it and as queries return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub id: u32,
+    pub beneficiary: String,
+    pub service: String,
+    pub priority: Priority,
+    pub origin: String,
+    pub origin_agency: String,
+    pub destination: String,
+    /// Every facility that has held the referral, oldest first (the current
+    /// destination last).
+    pub destinations: Vec<String>,
+    pub reason: ClinicalReason,
+    pub attachments: Vec<Attachment>,
+    /// The agreement a cross-agency referral travels under.
+    pub agreement: Option<String>,
+    pub status: ReferralStatus,
+    pub created_at: DateTime<Utc>,
+    pub accept_due: DateTime<Utc>,
+    pub appointment_due: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub appointment: Option<u32>,
+    pub first_appointment_start: Option<DateTime<Utc>>,
+    pub counter_referral: Option<CounterReferral>,
+    pub follow_up_appointment: Option<u32>,
+    pub closing_reason: Option<String>,
+    pub timeline: Vec<TimelineStep>,
+}
+
+impl Referral {
+    /// True when `facility` may see the referral: its origin and every
+    /// facility that has held it. A third facility sees nothing.
+    pub fn involves(&self, facility: &str) -> bool {
+        self.origin == facility || self.destinations.iter().any(|d| d == facility)
+    }
+}
+
+pub(crate) mod flow;
+pub mod routing;

@@ -1,0 +1,531 @@
+//! The engine's state: exactly the fold of its journal entries.
+//!
+//! `apply` never decides and never fails: every value it needs is in the
+//! event. Indexes (by name, by beneficiary, load per slot) are rebuilt by the
+//! same fold, so replay gives the same state as live execution.
+
+use crate::agenda::Agenda;
+use crate::agreement::Agreement;
+use crate::appointment::{Appointment, AppointmentStatus};
+use crate::beneficiary::Beneficiary;
+use crate::event::Event;
+use crate::facility::{Facility, Service};
+use crate::journal::Entry;
+use crate::referral::{Referral, ReferralStatus, TargetTimes, TimelineStep, default_targets};
+use crate::slot::{local_date, minute_of};
+use crate::waitlist::{WaitlistEntry, WaitlistStatus};
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything the engine knows about one network.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub(crate) network_name: String,
+    pub(crate) targets: Vec<TargetTimes>,
+    pub(crate) services: BTreeMap<String, Service>,
+    pub(crate) facilities: Vec<Facility>,
+    pub(crate) facility_index: FxHashMap<String, u32>,
+    pub(crate) agendas: Vec<Agenda>,
+    pub(crate) agenda_index: FxHashMap<String, u32>,
+    /// Agenda indexes per facility (parallel to `facilities`).
+    pub(crate) agendas_by_facility: Vec<Vec<u32>>,
+    /// Agenda indexes per service code.
+    pub(crate) agendas_by_service: FxHashMap<String, Vec<u32>>,
+    pub(crate) holidays: BTreeSet<NaiveDate>,
+    pub(crate) agreements: BTreeMap<String, Agreement>,
+    pub(crate) beneficiaries: Vec<Beneficiary>,
+    pub(crate) beneficiary_index: FxHashMap<String, u32>,
+    /// Appointment ids per beneficiary (parallel to `beneficiaries`).
+    pub(crate) by_beneficiary: Vec<Vec<u32>>,
+    /// Appointment `id` lives at index `id - 1`.
+    pub(crate) appointments: Vec<Appointment>,
+    /// Waitlist entry `id` lives at index `id - 1`.
+    pub(crate) waitlist: Vec<WaitlistEntry>,
+    /// Referral `id` lives at index `id - 1`.
+    pub(crate) referrals: Vec<Referral>,
+    /// Referral ids per facility that has been their destination.
+    pub(crate) referrals_to: FxHashMap<String, Vec<u32>>,
+    /// Referral ids per origin facility.
+    pub(crate) referrals_from: FxHashMap<String, Vec<u32>>,
+    /// Idempotency: hash of key → (digest of the command, entry seq).
+    pub(crate) idempotency: FxHashMap<u64, (u64, u64)>,
+    /// Sequence number of the last entry applied.
+    pub(crate) seq: u64,
+    /// Hash of the last entry applied: the head of the audit chain.
+    pub(crate) head: String,
+}
+
+/// Context of the entry an event belongs to, for timelines.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta<'a> {
+    pub seq: u64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: &'a crate::actor::Actor,
+}
+
+impl State {
+    /// A state with nothing in it.
+    pub fn new() -> Self {
+        State::default()
+    }
+
+    /// Target times per priority: the network's, or the defaults.
+    pub fn targets(&self) -> Vec<TargetTimes> {
+        if self.targets.is_empty() {
+            default_targets()
+        } else {
+            self.targets.clone()
+        }
+    }
+
+    /// Sequence number of the last applied entry (0 for an empty network).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Hash of the last applied entry (empty for an empty network).
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// Number of appointments ever booked.
+    pub fn appointment_count(&self) -> usize {
+        self.appointments.len()
+    }
+
+    /// Number of referrals ever created.
+    pub fn referral_count(&self) -> usize {
+        self.referrals.len()
+    }
+
+    /// The network's facilities in registration order.
+    pub fn facilities(&self) -> &[Facility] {
+        &self.facilities
+    }
+
+    /// A referral by id.
+    pub fn referral(&self, id: u32) -> Option<&Referral> {
+        self.referrals.get((id as usize).wrapping_sub(1))
+    }
+
+    pub(crate) fn appointment(&self, id: u32) -> Option<&Appointment> {
+        self.appointments.get((id as usize).wrapping_sub(1))
+    }
+
+    pub(crate) fn facility(&self, id: &str) -> Option<&Facility> {
+        self.facility_index
+            .get(id)
+            .map(|&i| &self.facilities[i as usize])
+    }
+
+    pub(crate) fn agenda(&self, id: &str) -> Option<&Agenda> {
+        self.agenda_index
+            .get(id)
+            .map(|&i| &self.agendas[i as usize])
+    }
+
+    pub(crate) fn beneficiary_idx(&self, id: &str) -> Option<u32> {
+        self.beneficiary_index.get(id).copied()
+    }
+
+    /// Applies a whole journal entry: its events, its idempotency key, its
+    /// place in the audit chain.
+    pub fn apply_entry(&mut self, entry: &Entry) {
+        let meta = Meta {
+            seq: entry.seq,
+            at: entry.at,
+            actor: &entry.actor,
+        };
+        for e in &entry.events {
+            self.apply(&meta, e);
+        }
+        if let (Some(key), Some(digest)) = (&entry.key, entry.digest) {
+            self.idempotency
+                .insert(crate::journal::key_hash(key), (digest, entry.seq));
+        }
+        self.seq = entry.seq;
+        self.head.clone_from(&entry.hash);
+    }
+
+    /// Applies one event. Never fails: a decided event is always applicable.
+    pub fn apply(&mut self, meta: &Meta<'_>, event: &Event) {
+        use Event::*;
+        match event {
+            NetworkConfigured { name, targets } => {
+                self.network_name.clone_from(name);
+                self.targets.clone_from(targets);
+            }
+            ServiceDefined { service } => {
+                self.services.insert(service.code.clone(), service.clone());
+            }
+            FacilityRegistered { facility } => {
+                let idx = self.facilities.len() as u32;
+                self.facility_index.insert(facility.id.clone(), idx);
+                self.facilities.push(facility.clone());
+                self.agendas_by_facility.push(Vec::new());
+            }
+            AgendaDefined { agenda } => {
+                let slot = agenda.slot_minutes.unwrap_or_else(|| {
+                    self.services
+                        .get(&agenda.service)
+                        .map_or(15, |s| s.slot_minutes)
+                });
+                if let Some(&i) = self.agenda_index.get(&agenda.id) {
+                    self.agendas[i as usize].reconfigure(agenda.clone(), slot);
+                } else {
+                    let facility = self
+                        .facility_index
+                        .get(&agenda.facility)
+                        .copied()
+                        .unwrap_or(0);
+                    let tz = self.facilities[facility as usize]
+                        .time_zone
+                        .parse()
+                        .unwrap_or(chrono_tz::UTC);
+                    let idx = self.agendas.len() as u32;
+                    self.agenda_index.insert(agenda.id.clone(), idx);
+                    if let Some(list) = self.agendas_by_facility.get_mut(facility as usize) {
+                        list.push(idx);
+                    }
+                    self.agendas_by_service
+                        .entry(agenda.service.clone())
+                        .or_default()
+                        .push(idx);
+                    self.agendas
+                        .push(Agenda::new(agenda.clone(), facility, tz, slot));
+                }
+            }
+            ClosureAdded { agenda, closure } => {
+                if let Some(&i) = self.agenda_index.get(agenda) {
+                    self.agendas[i as usize].closures.push(closure.clone());
+                }
+            }
+            HolidayDeclared { date, .. } => {
+                self.holidays.insert(*date);
+            }
+            AgreementDefined { agreement } => {
+                self.agreements
+                    .insert(agreement.id.clone(), agreement.clone());
+            }
+            BeneficiaryRegistered { beneficiary } => {
+                let idx = self.beneficiaries.len() as u32;
+                self.beneficiary_index.insert(beneficiary.id.clone(), idx);
+                self.beneficiaries.push(beneficiary.clone());
+                self.by_beneficiary.push(Vec::new());
+            }
+            CoverageSet {
+                beneficiary,
+                coverage,
+            } => {
+                if let Some(i) = self.beneficiary_idx(beneficiary) {
+                    self.beneficiaries[i as usize].coverage.clone_from(coverage);
+                }
+            }
+            AppointmentBooked {
+                appointment,
+                agenda,
+                beneficiary,
+                start,
+                referral,
+                follow_up_of,
+                rescheduled_from,
+                overbooked,
+                ..
+            } => {
+                let a = self.agenda_index.get(agenda).copied().unwrap_or(0);
+                let b = self.beneficiary_idx(beneficiary).unwrap_or(0);
+                let m = minute_of(*start);
+                let appt = Appointment {
+                    start: m,
+                    agenda: a,
+                    beneficiary: b,
+                    referral: referral.unwrap_or(0),
+                    previous: rescheduled_from.unwrap_or(0),
+                    next: 0,
+                    status: AppointmentStatus::Booked,
+                    overbooked: *overbooked,
+                };
+                debug_assert_eq!(*appointment as usize, self.appointments.len() + 1);
+                self.appointments.push(appt);
+                self.take_place(&appt, 1);
+                if let Some(list) = self.by_beneficiary.get_mut(b as usize) {
+                    list.push(*appointment);
+                }
+                if let Some(r) = referral.and_then(|r| self.referral_mut(r)) {
+                    r.appointment = Some(*appointment);
+                }
+                if let Some(r) = follow_up_of.and_then(|r| self.referral_mut(r)) {
+                    r.follow_up_appointment = Some(*appointment);
+                }
+            }
+            AppointmentCancelled { appointment, .. } => {
+                self.end_appointment(*appointment, AppointmentStatus::Cancelled);
+            }
+            AppointmentRescheduled {
+                appointment, to, ..
+            } => {
+                self.end_appointment(*appointment, AppointmentStatus::Rescheduled);
+                if let Some(a) = self.appointment_mut(*appointment) {
+                    a.next = *to;
+                }
+            }
+            AppointmentArrived { appointment } => {
+                self.set_status(*appointment, AppointmentStatus::Arrived);
+            }
+            AppointmentFulfilled { appointment } => {
+                self.set_status(*appointment, AppointmentStatus::Fulfilled);
+            }
+            AppointmentNoShow { appointment } => {
+                // A missed appointment keeps its place: the slot is in the past.
+                self.set_status(*appointment, AppointmentStatus::NoShow);
+            }
+            WaitlistJoined {
+                entry,
+                beneficiary,
+                service,
+                facility,
+                priority,
+            } => {
+                debug_assert_eq!(*entry as usize, self.waitlist.len() + 1);
+                self.waitlist.push(WaitlistEntry {
+                    id: *entry,
+                    beneficiary: beneficiary.clone(),
+                    service: service.clone(),
+                    facility: facility.clone(),
+                    priority: *priority,
+                    status: WaitlistStatus::Waiting,
+                    joined_at: meta.at,
+                });
+            }
+            WaitlistLeft { entry, .. } => self.set_waitlist(*entry, WaitlistStatus::Left),
+            WaitlistSlotOffered { entry, .. } => {
+                self.set_waitlist(*entry, WaitlistStatus::Offered);
+            }
+            WaitlistSatisfied { entry, .. } => {
+                self.set_waitlist(*entry, WaitlistStatus::Satisfied);
+            }
+            ReferralCreated {
+                referral,
+                beneficiary,
+                service,
+                priority,
+                origin,
+                origin_agency,
+                destination,
+                agreement,
+                reason,
+                attachments,
+                accept_due,
+                appointment_due,
+            } => {
+                debug_assert_eq!(*referral as usize, self.referrals.len() + 1);
+                self.referrals_to
+                    .entry(destination.clone())
+                    .or_default()
+                    .push(*referral);
+                self.referrals_from
+                    .entry(origin.clone())
+                    .or_default()
+                    .push(*referral);
+                self.referrals.push(Referral {
+                    id: *referral,
+                    beneficiary: beneficiary.clone(),
+                    service: service.clone(),
+                    priority: *priority,
+                    origin: origin.clone(),
+                    origin_agency: origin_agency.clone(),
+                    destination: destination.clone(),
+                    destinations: vec![destination.clone()],
+                    reason: reason.clone(),
+                    attachments: attachments.clone(),
+                    agreement: agreement.clone(),
+                    status: ReferralStatus::Requested,
+                    created_at: meta.at,
+                    accept_due: *accept_due,
+                    appointment_due: *appointment_due,
+                    accepted_at: None,
+                    appointment: None,
+                    first_appointment_start: None,
+                    counter_referral: None,
+                    follow_up_appointment: None,
+                    closing_reason: None,
+                    timeline: Vec::new(),
+                });
+            }
+            ReferralReceived { referral } => {
+                self.set_referral(*referral, ReferralStatus::Received);
+            }
+            ReferralAccepted { referral, .. } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Accepted;
+                    r.accepted_at.get_or_insert(meta.at);
+                }
+            }
+            ReferralRejected { referral, text, .. } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Rejected;
+                    r.closing_reason = Some(text.clone());
+                }
+            }
+            ReferralRedirected {
+                referral,
+                to,
+                agreement,
+                ..
+            }
+            | ReferralEscalated {
+                referral,
+                to,
+                agreement,
+                ..
+            } => {
+                let known = self.referrals_to.entry(to.clone()).or_default();
+                if !known.contains(referral) {
+                    known.push(*referral);
+                }
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Requested;
+                    r.destination.clone_from(to);
+                    r.destinations.push(to.clone());
+                    r.agreement.clone_from(agreement);
+                    r.accepted_at = None;
+                }
+            }
+            ReferralScheduled {
+                referral,
+                appointment,
+                start,
+            } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Scheduled;
+                    r.appointment = Some(*appointment);
+                    r.first_appointment_start.get_or_insert(*start);
+                }
+            }
+            ReferralInProgress { referral } => {
+                self.set_referral(*referral, ReferralStatus::InProgress);
+            }
+            ReferralNoShow { referral, .. } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Accepted;
+                    r.appointment = None;
+                }
+            }
+            CounterReferralSent {
+                referral,
+                counter_referral,
+            } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::CounterReferred;
+                    r.counter_referral = Some(counter_referral.clone());
+                }
+            }
+            CounterReferralAcknowledged { referral } => {
+                self.set_referral(*referral, ReferralStatus::Completed);
+            }
+            FollowUpBooked { .. } => {}
+            ReferralCancelled { referral, reason } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Cancelled;
+                    r.closing_reason = Some(reason.clone());
+                }
+            }
+            ReferralClosed { referral, reason } => {
+                if let Some(r) = self.referral_mut(*referral) {
+                    r.status = ReferralStatus::Closed;
+                    r.closing_reason = Some(reason.clone());
+                }
+            }
+        }
+        if let Some(id) = event.referral()
+            && let Some(r) = self.referral_mut(id)
+        {
+            let note = match event {
+                ReferralAccepted { note, .. } => note.clone(),
+                ReferralRejected { text, .. } => text.clone(),
+                ReferralRedirected { to, reason, .. } | ReferralEscalated { to, reason, .. } => {
+                    format!("→ {to}: {reason}")
+                }
+                ReferralCancelled { reason, .. } | ReferralClosed { reason, .. } => reason.clone(),
+                ReferralScheduled { start, .. } => start.to_rfc3339(),
+                _ => String::new(),
+            };
+            let status = r.status;
+            r.timeline.push(TimelineStep {
+                seq: meta.seq,
+                at: meta.at,
+                user: meta.actor.user.clone(),
+                role: meta.actor.role,
+                facility: meta.actor.facility.clone(),
+                event: event.name().to_owned(),
+                status,
+                note,
+            });
+        }
+    }
+
+    fn referral_mut(&mut self, id: u32) -> Option<&mut Referral> {
+        self.referrals.get_mut((id as usize).wrapping_sub(1))
+    }
+
+    fn appointment_mut(&mut self, id: u32) -> Option<&mut Appointment> {
+        self.appointments.get_mut((id as usize).wrapping_sub(1))
+    }
+
+    fn set_referral(&mut self, id: u32, status: ReferralStatus) {
+        if let Some(r) = self.referral_mut(id) {
+            r.status = status;
+        }
+    }
+
+    fn set_waitlist(&mut self, id: u32, status: WaitlistStatus) {
+        if let Some(w) = self.waitlist.get_mut((id as usize).wrapping_sub(1)) {
+            w.status = status;
+        }
+    }
+
+    fn set_status(&mut self, id: u32, status: AppointmentStatus) {
+        if let Some(a) = self.appointment_mut(id) {
+            a.status = status;
+        }
+    }
+
+    /// Counts (`delta` = 1) or releases (`delta` = -1) an appointment's place.
+    fn take_place(&mut self, appt: &Appointment, delta: i32) {
+        let Some(agenda) = self.agendas.get_mut(appt.agenda as usize) else {
+            return;
+        };
+        let load = agenda.load.entry(appt.start).or_insert(0);
+        *load = (i32::from(*load) + delta).max(0) as u16;
+        if *load == 0 {
+            agenda.load.remove(&appt.start);
+        }
+        if appt.referral == 0 && !appt.overbooked {
+            let date = local_date(agenda, appt.start);
+            let day = agenda.ordinary_per_day.entry(date).or_insert(0);
+            *day = (i64::from(*day) + i64::from(delta)).max(0) as u32;
+        }
+    }
+
+    /// Ends a booked appointment (cancel or reschedule): frees its place and
+    /// returns a scheduled referral to `accepted`.
+    fn end_appointment(&mut self, id: u32, status: AppointmentStatus) {
+        let Some(appt) = self.appointment(id).copied() else {
+            return;
+        };
+        if appt.status.holds_place() {
+            self.take_place(&appt, -1);
+        }
+        self.set_status(id, status);
+        if status == AppointmentStatus::Cancelled
+            && appt.referral != 0
+            && let Some(r) = self.referral_mut(appt.referral)
+            && r.status == ReferralStatus::Scheduled
+            && r.appointment == Some(id)
+        {
+            r.status = ReferralStatus::Accepted;
+            r.appointment = None;
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Scenario runner shared by every face.

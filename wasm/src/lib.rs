@@ -1,0 +1,1 @@
+//! The WebAssembly faces of enlace-core. Not built yet: see README.md.
