@@ -79,6 +79,54 @@ impl State {
         }
     }
 
+    /// A digest of the whole state, independent of how it was reached
+    /// (live execution or replay) and of hash-map iteration order. Two states
+    /// with equal fingerprints hold the same data.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = crate::journal::StableHasher::new();
+        self.network_name.hash(&mut h);
+        self.targets.hash(&mut h);
+        for s in self.services.values() {
+            s.hash(&mut h);
+        }
+        self.facilities.hash(&mut h);
+        for a in &self.agendas {
+            a.config.hash(&mut h);
+            a.closures.hash(&mut h);
+            a.slot_minutes.hash(&mut h);
+            a.facility.hash(&mut h);
+            let mut load: Vec<_> = a.load.iter().collect();
+            load.sort_unstable();
+            load.hash(&mut h);
+            let mut days: Vec<_> = a.ordinary_per_day.iter().filter(|(_, n)| **n > 0).collect();
+            days.sort_unstable();
+            days.hash(&mut h);
+        }
+        self.holidays.hash(&mut h);
+        for a in self.agreements.values() {
+            a.hash(&mut h);
+        }
+        self.beneficiaries.hash(&mut h);
+        self.by_beneficiary.hash(&mut h);
+        for a in &self.appointments {
+            (a.start, a.agenda, a.beneficiary, a.referral, a.previous, a.next, a.status, a.overbooked)
+                .hash(&mut h);
+        }
+        serde_json::to_string(&self.waitlist)
+            .unwrap_or_default()
+            .hash(&mut h);
+        serde_json::to_string(&self.referrals)
+            .unwrap_or_default()
+            .hash(&mut h);
+        let mut idem: Vec<_> = self.idempotency.iter().collect();
+        idem.sort_unstable();
+        idem.hash(&mut h);
+        self.seq.hash(&mut h);
+        self.head.hash(&mut h);
+        h.finish()
+    }
+
     /// Sequence number of the last applied entry (0 for an empty network).
     pub fn seq(&self) -> u64 {
         self.seq
