@@ -530,6 +530,10 @@ fn offer_freed(
     if instant(freed.start).timestamp() < now.timestamp() + notice {
         return None;
     }
+    // An overbooked appointment may still fill the slot once this one leaves.
+    if a.taken(freed.start).saturating_sub(1) >= a.config.capacity {
+        return None;
+    }
     // A freed referral place stays with referrals unless ordinary places are left.
     if freed.referral != 0 || freed.overbooked {
         let date = crate::slot::local_date(a, freed.start);

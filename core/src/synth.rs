@@ -139,6 +139,24 @@ pub fn tier_of(spec: &Spec, i: u32) -> Tier {
     }
 }
 
+/// Services given an agenda, in order, per tier.
+fn agenda_services(tier: Tier) -> &'static [&'static str] {
+    match tier {
+        Tier::First => &["prenatal", "gp", "peds"],
+        Tier::Second => &["obs-hr", "imaging", "cardio", "prenatal", "gp", "peds"],
+        Tier::Third => &[
+            "obs-hr",
+            "maternal-fetal",
+            "neonatal-icu",
+            "imaging",
+            "cardio",
+            "prenatal",
+            "gp",
+            "peds",
+        ],
+    }
+}
+
 fn services_for(tier: Tier) -> Vec<String> {
     SERVICES
         .iter()
@@ -204,11 +222,11 @@ pub fn reference(spec: &Spec) -> Vec<Request> {
                 services: services.clone(),
             },
         }));
-        // Agendas cycle through the facility's services, starting with the
-        // tier's own specialities so hospitals always have referral agendas.
-        let own: Vec<&String> = services.iter().rev().collect();
+        // Agendas cycle through the tier's own specialities first, so
+        // hospitals always have high-risk obstetrics agendas for referrals.
+        let own = agenda_services(tier);
         for k in 0..spec.agendas_per_facility {
-            let service = own[k as usize % own.len()].clone();
+            let service = own[k as usize % own.len()].to_owned();
             let rules = weekdays
                 .iter()
                 .flat_map(|&day| {
