@@ -1,1 +1,18 @@
-//! The WebAssembly faces of enlace-core. Not built yet: see README.md.
+//! The WebAssembly faces of enlace-core.
+//!
+//! - `browser` (wasm32-unknown-unknown + wasm-bindgen): an ES-module package
+//!   for web portals and Node, taking and returning the engine's JSON shapes.
+//! - `component` (wasm32-unknown-unknown + wit-bindgen, encoded with
+//!   wit-component): a WIT component with no imports, for wasmtime and any
+//!   component host.
+//!
+//! This crate only converts: every decision is enlace-core's.
+
+#[cfg(all(feature = "browser", feature = "component"))]
+compile_error!("build one face at a time: --features browser or --features component");
+
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
+mod browser;
+
+#[cfg(feature = "component")]
+mod component;
