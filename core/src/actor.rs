@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The role a person plays in the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Books, cancels and reschedules in their facility's agendas; registers
@@ -44,6 +45,7 @@ impl Role {
 
 /// The person behind a command: recorded with every journal entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// A user identifier, kept for the audit trail.
@@ -52,6 +54,7 @@ pub struct Actor {
     pub agency: String,
     /// The facility the person works at; network admins and auditors may have none.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub facility: Option<String>,
     pub role: Role,
 }

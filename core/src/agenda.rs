@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 
 /// A block of availability on one weekday, in facility-local time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct WeeklyBlock {
+    #[cfg_attr(
+        feature = "typescript",
+        ts(type = r#""Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun""#)
+    )]
     pub day: Weekday,
     pub start: NaiveTime,
     pub end: NaiveTime,
@@ -19,15 +24,19 @@ pub struct WeeklyBlock {
 
 /// A day (or part of a day) on which an agenda does not run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Closure {
     pub date: NaiveDate,
     /// Start of a partial closure; `None` with `to: None` closes the whole day.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub from: Option<NaiveTime>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub to: Option<NaiveTime>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub reason: String,
 }
 
@@ -52,6 +61,7 @@ impl Closure {
 
 /// The configuration of one agenda: who offers what, when, and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AgendaConfig {
     pub id: String,
@@ -59,27 +69,33 @@ pub struct AgendaConfig {
     pub service: String,
     /// The practitioner whose agenda this is, if it is personal.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub practitioner: Option<String>,
     pub rules: Vec<WeeklyBlock>,
     pub valid_from: NaiveDate,
     /// Inclusive; `None` means open-ended.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub valid_to: Option<NaiveDate>,
     /// Slot length in minutes; `None` takes the service's default.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub slot_minutes: Option<u16>,
     /// Beneficiaries per slot (more than one for group-based services).
     pub capacity: u16,
     /// Extra places per slot that only an explicit overbooking may use.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub overbooking: u16,
     /// How far ahead bookings are accepted, in days.
     pub horizon_days: u16,
     /// How soon before the start a booking is still accepted, in minutes.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub min_notice_minutes: u32,
     /// Percent of each day's places kept for referred patients.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub referral_share_percent: u8,
 }
 

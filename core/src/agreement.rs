@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who pays for care given under an agreement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CostBearer {
     /// The agency that refers pays the one that receives.
@@ -23,6 +24,7 @@ pub enum CostBearer {
 
 /// An agreement between a referring and a receiving agency.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
     pub id: String,
@@ -30,20 +32,25 @@ pub struct Agreement {
     pub receiving_agency: String,
     /// Service codes covered; empty covers every service.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub services: Vec<String>,
     /// Tiers of destination covered; empty covers every tier.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub tiers: Vec<Tier>,
     pub valid_from: NaiveDate,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub valid_to: Option<NaiveDate>,
     pub cost_bearer: CostBearer,
     /// Coverage programmes whose beneficiaries qualify; empty: any coverage
     /// by the referring agency.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub programmes: Vec<String>,
     /// Whether the beneficiary pays nothing for care under this agreement.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub free_of_charge: bool,
 }
 

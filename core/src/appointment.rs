@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where an appointment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     Booked,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Sex as recorded for clinical purposes (FHIR administrative gender).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     Female,
@@ -16,6 +17,7 @@ pub enum Sex {
 
 /// Coverage of a beneficiary by a programme of an agency, for a period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
     /// Programme code, e.g. `imss-bienestar`.
@@ -25,6 +27,7 @@ pub struct Coverage {
     pub valid_from: NaiveDate,
     /// Inclusive; `None` means open-ended.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub valid_to: Option<NaiveDate>,
 }
 
@@ -37,6 +40,7 @@ impl Coverage {
 
 /// A person entitled to care.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Beneficiary {
     /// A national identifier, unique in the network (e.g. `UY-12345678`).
@@ -45,8 +49,10 @@ pub struct Beneficiary {
     pub birth_date: NaiveDate,
     pub sex: Sex,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub contact: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub coverage: Vec<Coverage>,
 }
 

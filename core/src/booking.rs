@@ -8,7 +8,10 @@ use crate::decide::{code, staff_at, staff_or_admin, text, text_opt};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::priority::Priority;
-use crate::slot::{FreeSlots, Minute, Use, check_slot, instant, minute_of, ordinary_left};
+use crate::slot::{
+    FreeSlots, Minute, Use, check_slot, day_places, instant, local_date, minute_at_or_after,
+    minute_of, ordinary_left,
+};
 use crate::state::State;
 use crate::waitlist::WaitlistStatus;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -172,7 +175,8 @@ pub(crate) fn book(
     staff_at(actor, &a.config.facility, &FRONT_DESK, "book appointments")?;
     let b = beneficiary_of(state, beneficiary)?;
     if let Some(rid) = follow_up_of {
-        let r = state.referral(rid).ok_or(Error::UnknownReferral(rid))?;
+        // A referral this facility is not part of does not exist for it.
+        let r = crate::referral::flow::visible(state, actor, rid)?;
         let wanted = r
             .counter_referral
             .as_ref()
@@ -256,7 +260,7 @@ pub(crate) fn cancel(
         appointment: id,
         reason: reason.to_owned(),
     }];
-    events.extend(offer_freed(state, &appt, now, &[]));
+    events.extend(offer_freed(state, &appt, now, &[], false));
     Ok(events)
 }
 
@@ -313,6 +317,16 @@ pub(crate) fn reschedule(
     let facility = &state.facilities[a.facility as usize];
     if usage == Use::Ordinary {
         require_coverage(state, old.beneficiary, &facility.agency, date)?;
+    } else if let Some(r) = state.referral(old.referral) {
+        // As when it was scheduled: coverage and agreement on the new day.
+        crate::referral::routing::require_agreement(
+            state,
+            &r.origin_agency,
+            facility,
+            &r.service,
+            old.beneficiary,
+            date,
+        )?;
     }
     let new_id = state.appointments.len() as u32 + 1;
     let mut events = vec![
@@ -342,7 +356,11 @@ pub(crate) fn reschedule(
         });
     }
     let taken_by = state.beneficiaries[old.beneficiary as usize].id.clone();
-    events.extend(offer_freed(state, &old, now, &[taken_by]));
+    // The new appointment may take an ordinary place of the freed slot's day.
+    let same_day = usage == Use::Ordinary
+        && new_idx == old.agenda
+        && date == local_date(old_agenda, old.start);
+    events.extend(offer_freed(state, &old, now, &[taken_by], same_day));
     Ok(events)
 }
 
@@ -511,39 +529,70 @@ fn candidates<'s>(state: &'s State, a: &AgendaConfig) -> Vec<&'s crate::waitlist
 fn busy_at(state: &State, beneficiary: &str, m: Minute) -> bool {
     state.beneficiary_idx(beneficiary).is_some_and(|b| {
         state.by_beneficiary[b as usize].iter().any(|&id| {
-            state
-                .appointment(id)
-                .is_some_and(|x| x.start == m && x.status == AppointmentStatus::Booked)
+            state.appointment(id).is_some_and(|x| {
+                x.start == m
+                    && matches!(
+                        x.status,
+                        AppointmentStatus::Booked | AppointmentStatus::Arrived
+                    )
+            })
         })
     })
 }
 
-/// Offers the place an appointment frees to the first eligible waiting entry.
+/// True when the beneficiary holds coverage of the agenda's agency on `date`.
+fn covered_at(state: &State, beneficiary: &str, a: &Agenda, date: NaiveDate) -> bool {
+    let agency = &state.facilities[a.facility as usize].agency;
+    state
+        .beneficiary_idx(beneficiary)
+        .is_some_and(|b| covered_by_agency(state, b, agency, date))
+}
+
+/// Offers the place an appointment frees to the first eligible waiting entry,
+/// if an ordinary booking could take it once the command is applied.
+/// `same_day` says the command also takes an ordinary place on that day (a
+/// reschedule within the day).
 fn offer_freed(
     state: &State,
     freed: &crate::appointment::Appointment,
     now: DateTime<Utc>,
     skip: &[String],
+    same_day: bool,
 ) -> Option<Event> {
     let a = &state.agendas[freed.agenda as usize];
+    let start = instant(freed.start);
     let notice = i64::from(a.config.min_notice_minutes) * 60;
-    if instant(freed.start).timestamp() < now.timestamp() + notice {
+    if start.timestamp() < now.timestamp() + notice
+        || start > now + Duration::days(i64::from(a.config.horizon_days))
+    {
         return None;
     }
+    // The slot may have been closed or dropped from the rules since it was booked.
+    let date = check_slot(a, &state.holidays, start).ok()?;
     // An overbooked appointment may still fill the slot once this one leaves.
     if a.taken(freed.start).saturating_sub(1) >= a.config.capacity {
         return None;
     }
-    // A freed referral place stays with referrals unless ordinary places are left.
-    if freed.referral != 0 || freed.overbooked {
-        let date = crate::slot::local_date(a, freed.start);
-        if ordinary_left(a, &state.holidays, date, &mut Vec::new()) == 0 {
-            return None;
-        }
+    // Ordinary places of the day after the command: a freed ordinary place
+    // comes back, a referral or overbooked one does not.
+    let allowed = crate::agenda::ordinary_places(
+        day_places(a, &state.holidays, date, &mut Vec::new()),
+        a.config.referral_share_percent,
+    );
+    let mut used = a.ordinary_per_day.get(&date).copied().unwrap_or(0);
+    if freed.referral == 0 && !freed.overbooked {
+        used = used.saturating_sub(1);
+    }
+    if used + u32::from(same_day) >= allowed {
+        return None;
     }
     candidates(state, &a.config)
         .into_iter()
-        .find(|w| !skip.contains(&w.beneficiary) && !busy_at(state, &w.beneficiary, freed.start))
+        .find(|w| {
+            !skip.contains(&w.beneficiary)
+                && !busy_at(state, &w.beneficiary, freed.start)
+                && covered_at(state, &w.beneficiary, a, date)
+        })
         .map(|w| Event::WaitlistSlotOffered {
             entry: w.id,
             beneficiary: w.beneficiary.clone(),
@@ -581,11 +630,13 @@ pub(crate) fn offer_new_availability(
             Agenda::new(config.clone(), f, tz, slot)
         }
     };
-    let from = minute_of(now) + i64::from(config.min_notice_minutes);
+    let from = minute_at_or_after(now) + i64::from(config.min_notice_minutes);
     let to = minute_of(now) + i64::from(config.horizon_days) * 1440;
     let mut free = FreeSlots::new(&agenda, &state.holidays, Use::Ordinary, from, to);
     let mut events = Vec::new();
     let mut current: Option<(Minute, u16)> = None;
+    // Offers made per local day, which may not exceed the day's ordinary places.
+    let mut per_day: Vec<(NaiveDate, u32)> = Vec::new();
     for w in waiting.into_iter().take(MAX_OFFERS) {
         loop {
             if current.is_none_or(|(_, left)| left == 0) {
@@ -594,10 +645,28 @@ pub(crate) fn offer_new_availability(
             let Some((m, left)) = current.as_mut() else {
                 return events;
             };
+            let date = local_date(&agenda, *m);
+            let offered = per_day
+                .iter()
+                .find(|(d, _)| *d == date)
+                .map_or(0, |(_, n)| *n);
+            if offered >= ordinary_left(&agenda, &state.holidays, date, &mut Vec::new()) {
+                // The day's ordinary places are all offered.
+                current = free.next();
+                continue;
+            }
+            if !covered_at(state, &w.beneficiary, &agenda, date) {
+                // Not eligible at this agency on that day: the next entry is.
+                break;
+            }
             if busy_at(state, &w.beneficiary, *m) {
                 // The beneficiary is busy then: offer them a later slot.
                 current = free.next();
                 continue;
+            }
+            match per_day.iter_mut().find(|(d, _)| *d == date) {
+                Some((_, n)) => *n += 1,
+                None => per_day.push((date, 1)),
             }
             events.push(Event::WaitlistSlotOffered {
                 entry: w.id,

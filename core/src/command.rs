@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A command to the engine. The JSON form is `{"type": "book_appointment", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     // --- network reference data (admin) ---
@@ -21,6 +22,7 @@ pub enum Command {
     ConfigureNetwork {
         name: String,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         targets: Vec<TargetTimes>,
     },
     DefineService {
@@ -62,9 +64,11 @@ pub enum Command {
         beneficiary: String,
         /// Books the follow-up a counter-referral asked for, at the origin.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         follow_up_of: Option<u32>,
         /// Uses the agenda's overbooking allowance when the slot is full.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         overbook: bool,
     },
     CancelAppointment {
@@ -75,9 +79,11 @@ pub enum Command {
         appointment: u32,
         /// Another agenda of the same facility and service, if moving there.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         agenda: Option<String>,
         start: DateTime<Utc>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         reason: String,
     },
     MarkArrived {
@@ -95,12 +101,14 @@ pub enum Command {
         beneficiary: String,
         service: String,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         facility: Option<String>,
         priority: Priority,
     },
     LeaveWaitlist {
         entry: u32,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         reason: String,
     },
 
@@ -112,6 +120,7 @@ pub enum Command {
         priority: Priority,
         reason: ClinicalReason,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         attachments: Vec<Attachment>,
     },
     ReceiveReferral {
@@ -120,18 +129,21 @@ pub enum Command {
     AcceptReferral {
         referral: u32,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         note: String,
     },
     RejectReferral {
         referral: u32,
         reason: RejectReason,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         text: String,
     },
     RedirectReferral {
         referral: u32,
         to: String,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         reason: String,
     },
     /// Moves the referral to a higher tier; without `to`, to the best
@@ -139,8 +151,10 @@ pub enum Command {
     EscalateReferral {
         referral: u32,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         to: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         reason: String,
     },
     ScheduleReferral {
@@ -207,6 +221,7 @@ impl Command {
 /// A command as it enters the engine: who, when, and an optional
 /// idempotency key that makes retries safe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     pub actor: crate::actor::Actor,
@@ -214,6 +229,7 @@ pub struct Request {
     /// never reads a clock).
     pub at: DateTime<Utc>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub key: Option<String>,
     pub command: Command,
 }

@@ -17,6 +17,7 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
     use Command::*;
+    same_agency(state, actor)?;
     match cmd {
         ConfigureNetwork { name, targets } => {
             admin(actor, "configure the network")?;
@@ -253,6 +254,18 @@ fn define_agenda(
 }
 
 // --- authorization helpers -------------------------------------------------
+
+/// An actor acts for the agency of the facility they work at: one who names
+/// a facility of another agency is refused everything, whatever the role.
+pub(crate) fn same_agency(state: &State, actor: &Actor) -> Result<()> {
+    match actor.facility.as_deref().and_then(|f| state.facility(f)) {
+        Some(f) if f.agency != actor.agency => Err(Error::not_permitted(
+            actor.role,
+            &format!("act at {} for agency {}", f.id, actor.agency),
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Only network admins.
 pub(crate) fn admin(actor: &Actor, action: &str) -> Result<()> {

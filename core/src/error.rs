@@ -271,6 +271,7 @@ impl Error {
 
 /// How a face should classify an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadInput,
@@ -280,8 +281,47 @@ pub enum ErrorKind {
     RuleViolation,
 }
 
+impl ErrorKind {
+    /// The class of an error known only by its stable code, as faces that
+    /// receive `{code, message, details}` (a component host) see it. Agrees
+    /// with [`Error::kind`]; `None` for a code core does not have.
+    pub fn of_code(code: &str) -> Option<ErrorKind> {
+        Some(match code {
+            "invalid_input" | "unknown_time_zone" => ErrorKind::BadInput,
+            "unknown_facility"
+            | "unknown_service"
+            | "unknown_agenda"
+            | "unknown_beneficiary"
+            | "unknown_appointment"
+            | "unknown_waitlist_entry"
+            | "unknown_referral"
+            | "unknown_agreement" => ErrorKind::NotFound,
+            "not_permitted" => ErrorKind::Forbidden,
+            "already_exists"
+            | "slot_full"
+            | "double_booking"
+            | "idempotency_key_reused"
+            | "already_waiting" => ErrorKind::Conflict,
+            "service_not_offered"
+            | "outside_availability"
+            | "agenda_closed"
+            | "reserved_for_referrals"
+            | "too_short_notice"
+            | "beyond_horizon"
+            | "appointment_not_active"
+            | "too_early"
+            | "not_covered"
+            | "illegal_transition"
+            | "no_agreement"
+            | "no_destination" => ErrorKind::RuleViolation,
+            _ => return None,
+        })
+    }
+}
+
 /// `{code, message, details}`: the shape of an error on every face.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// Something that happened in the network. The JSON form is
 /// `{"type": "appointment_booked", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     NetworkConfigured {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The level of care of a facility: first-level clinics refer to second- and
 /// third-level hospitals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(type = "1 | 2 | 3"))]
 #[serde(try_from = "u8", into = "u8")]
 pub enum Tier {
     First = 1,
@@ -39,6 +40,7 @@ impl From<Tier> for u8 {
 
 /// A clinical service (e.g. high-risk obstetrics) with its usual slot length.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub code: String,
@@ -48,6 +50,7 @@ pub struct Service {
 
 /// A clinic or hospital of one agency.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Facility {
     pub id: String,

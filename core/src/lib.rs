@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod facility;
+pub mod interop;
 pub mod journal;
 pub mod priority;
 pub mod query;
@@ -28,6 +29,8 @@ pub mod referral;
 mod slot;
 pub mod state;
 pub mod synth;
+mod view;
+pub mod visibility;
 pub mod waitlist;
 
 pub use actor::{Actor, Role};

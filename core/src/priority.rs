@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// How urgent a need is. Ordered from most to least urgent, so sorting by
 /// priority puts emergencies first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Emergency,

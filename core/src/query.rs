@@ -10,7 +10,9 @@ use crate::journal::{Entry, Verification, verify};
 use crate::priority::Priority;
 use crate::referral::routing::{Routing, suggest};
 use crate::referral::{Referral as ReferralRecord, ReferralStatus};
-use crate::slot::{FreeSlots, Minute, Use, day_slots, instant, minute_of, ordinary_left};
+use crate::slot::{
+    FreeSlots, Minute, Use, day_slots, instant, minute_at_or_after, minute_of, ordinary_left,
+};
 use crate::state::State;
 use crate::waitlist::WaitlistEntry;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,29 +22,35 @@ use std::collections::BinaryHeap;
 
 /// A question to the engine. The JSON form is `{"type": "free_slots", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Query {
     Facilities,
     Services,
     Agendas {
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         facility: Option<String>,
     },
     /// Earliest free slots for a service across facilities.
     FreeSlots {
         service: String,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         region: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         tier: Option<Tier>,
         /// Only these facilities (empty: any).
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         facilities: Vec<String>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: u16,
         /// Count the places kept for referred patients as free.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         for_referral: bool,
     },
     /// Slots of an agenda for a run of days, with their fill.
@@ -69,16 +77,20 @@ pub enum Query {
     },
     Waitlist {
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         service: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         facility: Option<String>,
     },
     /// A destination's open referrals, most pressing first.
     Worklist {
         facility: String,
         #[serde(default = "default_limit")]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         limit: u32,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         offset: u32,
     },
     /// Referrals a facility sent.
@@ -103,12 +115,16 @@ pub enum Query {
     /// Journal entries about a facility or a referral (auditors only).
     AuditTrail {
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         facility: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
         referral: Option<u32>,
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         after: u64,
         #[serde(default = "default_limit")]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
         limit: u32,
     },
     VerifyAudit,
@@ -128,6 +144,7 @@ fn default_limit() -> u32 {
 
 /// A free slot in a search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct FreeSlot {
     pub agenda: String,
     pub facility: String,
@@ -138,6 +155,7 @@ pub struct FreeSlot {
 
 /// One slot in an agenda view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct SlotView {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -147,6 +165,7 @@ pub struct SlotView {
 
 /// One local day of an agenda view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct DayView {
     pub date: NaiveDate,
     pub places: u32,
@@ -158,6 +177,7 @@ pub struct DayView {
 
 /// An appointment as queries show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct AppointmentView {
     pub id: u32,
     pub agenda: String,
@@ -175,6 +195,7 @@ pub struct AppointmentView {
 
 /// Fill and attendance of an agenda over a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Utilization {
     pub places: u32,
     pub booked: u32,
@@ -186,6 +207,7 @@ pub struct Utilization {
 
 /// A referral on a worklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct WorkItem {
     pub referral: u32,
     pub beneficiary: String,
@@ -202,6 +224,7 @@ pub struct WorkItem {
 
 /// A page of a worklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Worklist {
     pub total: u32,
     pub overdue: u32,
@@ -210,6 +233,7 @@ pub struct Worklist {
 
 /// A target time missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Breach {
     pub referral: u32,
     pub priority: Priority,
@@ -223,6 +247,7 @@ pub struct Breach {
 
 /// Attendance status of one beneficiary for a conditionality report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Attendance {
     Attended,
@@ -233,6 +258,7 @@ pub enum Attendance {
 
 /// One row of a conditionality report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ConditionalityRow {
     pub beneficiary: String,
     pub name: String,
@@ -244,6 +270,7 @@ pub struct ConditionalityRow {
 
 /// The answer to a query. The JSON form is `{"type": "free_slots", "value": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Answer {
     Facilities(Vec<Facility>),
@@ -277,6 +304,7 @@ pub fn query(
     now: DateTime<Utc>,
 ) -> Result<Answer> {
     use Query::*;
+    crate::decide::same_agency(state, actor)?;
     match q {
         Facilities => Ok(Answer::Facilities(state.facilities.clone())),
         Services => Ok(Answer::Services(state.services.values().cloned().collect())),
@@ -512,7 +540,7 @@ pub fn query(
                     facility
                         .as_ref()
                         .is_none_or(|f| entry_touches_facility(state, e, f))
-                        && referral.is_none_or(|r| entry_touches_referral(e, r))
+                        && referral.is_none_or(|r| entry_touches_referral(state, e, r))
                 })
                 .take(limit)
                 .cloned()
@@ -612,7 +640,10 @@ fn free_slots(
         {
             continue;
         }
-        let lo = minute_of(from).max(now_m + i64::from(a.config.min_notice_minutes));
+        // Round up: a slot may start neither before `from` nor sooner than
+        // the notice after `now`, seconds included, as booking checks it.
+        let lo = minute_at_or_after(from)
+            .max(minute_at_or_after(now) + i64::from(a.config.min_notice_minutes));
         let hi = minute_of(to).min(now_m + i64::from(a.config.horizon_days) * 1440);
         if hi < lo {
             continue;
@@ -710,25 +741,42 @@ fn worklist(
         .get(facility)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let mut keys: Vec<(DateTime<Utc>, Priority, u32)> = ids
-        .iter()
-        .filter_map(|&id| state.referral(id))
-        .filter(|r| r.status.is_open_at_destination() && r.destination == facility)
-        .map(|r| (next_deadline(r).1, r.priority, r.id))
-        .collect();
-    let total = keys.len() as u32;
-    let overdue = keys.iter().filter(|k| k.0 < now).count() as u32;
-    let end = (offset as usize + limit.clamp(1, 1000) as usize).min(keys.len());
-    let start = (offset as usize).min(end);
-    if end < keys.len() {
-        keys.select_nth_unstable(end);
-        keys.truncate(end);
+    // The compact keys hold status, destination and deadline: the whole
+    // records are read only for the page returned. Each key is packed into
+    // one integer in the order (deadline, priority, id), and only the
+    // `offset + limit` smallest are kept (a bounded max-heap), so that a
+    // long worklist costs neither a large allocation nor a full sort.
+    let here = state.facility_index.get(facility).copied();
+    let due_now = work_order(now, Priority::Emergency, 0);
+    let keep = (offset as usize).saturating_add(limit.clamp(1, 1000) as usize);
+    let mut best: BinaryHeap<u128> = BinaryHeap::with_capacity(keep.min(ids.len()));
+    let (mut total, mut overdue) = (0u32, 0u32);
+    for &id in ids {
+        let Some(k) = state.work_keys.get((id as usize).wrapping_sub(1)) else {
+            continue;
+        };
+        if !k.open || Some(k.destination) != here {
+            continue;
+        }
+        let key = work_order(k.deadline, k.priority, id);
+        total += 1;
+        overdue += u32::from(key < due_now);
+        if best.len() < keep {
+            best.push(key);
+        } else if let Some(mut max) = best.peek_mut()
+            && key < *max
+        {
+            *max = key;
+        }
     }
-    keys.sort_unstable();
+    let keys = best.into_sorted_vec();
+    let (start, end) = ((offset as usize).min(keys.len()), keys.len());
     let items = keys[start..end]
         .iter()
-        .filter_map(|&(deadline, _, id)| {
+        .filter_map(|&k| {
+            let id = k as u32;
             let r = state.referral(id)?;
+            let (due, deadline) = next_deadline(r);
             Some(WorkItem {
                 referral: id,
                 beneficiary: r.beneficiary.clone(),
@@ -736,7 +784,7 @@ fn worklist(
                 priority: r.priority,
                 origin: r.origin.clone(),
                 status: r.status,
-                due: next_deadline(r).0.to_owned(),
+                due: due.to_owned(),
                 deadline,
                 minutes_left: (deadline - now).num_minutes(),
             })
@@ -747,6 +795,17 @@ fn worklist(
         overdue,
         items,
     }
+}
+
+/// A worklist sort key: orders as the tuple `(deadline, priority, id)`.
+/// Seconds (chrono keeps them within ±2^44) take the top 62 bits, then the
+/// nanoseconds (below 2^31, leap seconds included), the priority and the id.
+fn work_order(deadline: DateTime<Utc>, priority: Priority, id: u32) -> u128 {
+    let secs = (deadline.timestamp() + (1 << 61)) as u128;
+    (secs << 66)
+        | (u128::from(deadline.timestamp_subsec_nanos()) << 34)
+        | ((priority as u128) << 32)
+        | u128::from(id)
 }
 
 fn breaches(
@@ -877,8 +936,23 @@ fn conditionality(
     rows
 }
 
-fn entry_touches_referral(e: &Entry, referral: u32) -> bool {
-    e.events.iter().any(|ev| ev.referral() == Some(referral))
+fn entry_touches_referral(state: &State, e: &Entry, referral: u32) -> bool {
+    use crate::event::Event::*;
+    e.events.iter().any(|ev| {
+        ev.referral() == Some(referral)
+            // Steps of the referral's appointments: a clerk cancelling one
+            // returns the referral to accepted.
+            || match ev {
+                AppointmentCancelled { appointment, .. }
+                | AppointmentRescheduled { appointment, .. }
+                | AppointmentArrived { appointment }
+                | AppointmentFulfilled { appointment }
+                | AppointmentNoShow { appointment } => state
+                    .appointment(*appointment)
+                    .is_some_and(|a| a.referral == referral),
+                _ => false,
+            }
+    })
 }
 
 /// True when an entry was made at the facility or changed something of it.
@@ -893,15 +967,10 @@ fn entry_touches_facility(state: &State, e: &Entry, facility: &str) -> bool {
         ClosureAdded { agenda, .. } => state
             .agenda(agenda)
             .is_some_and(|a| a.config.facility == facility),
-        AppointmentBooked { facility: f, .. } => f == facility,
-        ReferralCreated {
-            origin,
-            destination,
-            ..
-        } => origin == facility || destination == facility,
-        ReferralRedirected { from, to, .. } | ReferralEscalated { from, to, .. } => {
-            from == facility || to == facility
-        }
+        AppointmentBooked { facility: f, .. } if f == facility => true,
+        // Every step of a referral the facility takes part in, as the
+        // referral's timeline shows it to the facility: its creation,
+        // redirections and escalations, and what happened after it left.
         _ => ev
             .referral()
             .and_then(|r| state.referral(r))

@@ -18,6 +18,12 @@ pub(crate) fn minute_of(t: DateTime<Utc>) -> Minute {
     t.timestamp().div_euclid(60)
 }
 
+/// The first whole minute at or after an instant: where a search that must
+/// not start before `t` begins (rules compare whole seconds, as here).
+pub(crate) fn minute_at_or_after(t: DateTime<Utc>) -> Minute {
+    (t.timestamp() + 59).div_euclid(60)
+}
+
 /// The instant of a minute.
 pub(crate) fn instant(m: Minute) -> DateTime<Utc> {
     DateTime::from_timestamp(m * 60, 0).unwrap_or_default()

@@ -48,12 +48,27 @@ pub struct State {
     pub(crate) referrals_to: FxHashMap<String, Vec<u32>>,
     /// Referral ids per origin facility.
     pub(crate) referrals_from: FxHashMap<String, Vec<u32>>,
+    /// What a worklist needs of each referral (parallel to `referrals`).
+    pub(crate) work_keys: Vec<WorkKey>,
     /// Idempotency: hash of key → (digest of the command, entry seq).
     pub(crate) idempotency: FxHashMap<u64, (u64, u64)>,
     /// Sequence number of the last entry applied.
     pub(crate) seq: u64,
     /// Hash of the last entry applied: the head of the audit chain.
     pub(crate) head: String,
+}
+
+/// What a destination's worklist needs of one referral, kept apart from the
+/// full record so that sorting thousands of open referrals reads little memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WorkKey {
+    /// Index in `facilities` of the current destination.
+    pub destination: u32,
+    /// On the destination's worklist (see `ReferralStatus::is_open_at_destination`).
+    pub open: bool,
+    pub priority: crate::priority::Priority,
+    /// The next deadline, as `query::next_deadline` gives it.
+    pub deadline: chrono::DateTime<chrono::Utc>,
 }
 
 /// Context of the entry an event belongs to, for timelines.
@@ -70,13 +85,17 @@ impl State {
         State::default()
     }
 
-    /// Target times per priority: the network's, or the defaults.
+    /// Target times per priority: the network's where it sets them, the
+    /// defaults for the priorities it leaves out (a network that only
+    /// shortens the urgent targets keeps the one-hour emergency target).
     pub fn targets(&self) -> Vec<TargetTimes> {
-        if self.targets.is_empty() {
-            default_targets()
-        } else {
-            self.targets.clone()
+        let mut all = default_targets();
+        for t in &self.targets {
+            if let Some(d) = all.iter_mut().find(|d| d.priority == t.priority) {
+                *d = *t;
+            }
         }
+        all
     }
 
     /// A digest of the whole state, independent of how it was reached
@@ -110,7 +129,16 @@ impl State {
         self.beneficiaries.hash(&mut h);
         self.by_beneficiary.hash(&mut h);
         for a in &self.appointments {
-            (a.start, a.agenda, a.beneficiary, a.referral, a.previous, a.next, a.status, a.overbooked)
+            (
+                a.start,
+                a.agenda,
+                a.beneficiary,
+                a.referral,
+                a.previous,
+                a.next,
+                a.status,
+                a.overbooked,
+            )
                 .hash(&mut h);
         }
         serde_json::to_string(&self.waitlist)
@@ -486,7 +514,16 @@ impl State {
                 }
             }
         }
-        if let Some(id) = event.referral()
+        // Cancelling a referral's appointment returns the referral to
+        // accepted: that is a step of its life too, with who and when.
+        let id = event.referral().or_else(|| match event {
+            AppointmentCancelled { appointment, .. } => self
+                .appointment(*appointment)
+                .map(|a| a.referral)
+                .filter(|&r| r != 0),
+            _ => None,
+        });
+        if let Some(id) = id
             && let Some(r) = self.referral_mut(id)
         {
             let note = match event {
@@ -495,7 +532,9 @@ impl State {
                 ReferralRedirected { to, reason, .. } | ReferralEscalated { to, reason, .. } => {
                     format!("→ {to}: {reason}")
                 }
-                ReferralCancelled { reason, .. } | ReferralClosed { reason, .. } => reason.clone(),
+                ReferralCancelled { reason, .. }
+                | ReferralClosed { reason, .. }
+                | AppointmentCancelled { reason, .. } => reason.clone(),
                 ReferralScheduled { start, .. } => start.to_rfc3339(),
                 _ => String::new(),
             };
@@ -510,6 +549,30 @@ impl State {
                 status,
                 note,
             });
+            self.index_referral(id);
+        }
+    }
+
+    /// Refreshes the worklist key of a referral after it changed.
+    fn index_referral(&mut self, id: u32) {
+        let Some(r) = self.referral(id) else {
+            return;
+        };
+        let key = WorkKey {
+            destination: self
+                .facility_index
+                .get(&r.destination)
+                .copied()
+                .unwrap_or(u32::MAX),
+            open: r.status.is_open_at_destination(),
+            priority: r.priority,
+            deadline: crate::query::next_deadline(r).1,
+        };
+        let i = id as usize - 1;
+        if i < self.work_keys.len() {
+            self.work_keys[i] = key;
+        } else {
+            self.work_keys.push(key);
         }
     }
 
@@ -574,6 +637,7 @@ impl State {
         {
             r.status = ReferralStatus::Accepted;
             r.appointment = None;
+            self.index_referral(appt.referral);
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a waitlist entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WaitlistStatus {
     Waiting,
@@ -18,6 +19,7 @@ pub enum WaitlistStatus {
 
 /// One beneficiary waiting for one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct WaitlistEntry {
     pub id: u32,
     pub beneficiary: String,

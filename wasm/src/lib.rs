@@ -14,5 +14,11 @@ compile_error!("build one face at a time: --features browser or --features compo
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 mod browser;
 
+#[cfg(any(feature = "browser", feature = "typescript"))]
+pub mod js;
+
+#[cfg(feature = "typescript")]
+pub mod typescript;
+
 #[cfg(feature = "component")]
 mod component;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a referral is in the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralStatus {
     /// Sent to the destination, which has not yet taken ownership.
@@ -82,6 +83,7 @@ impl ReferralStatus {
 /// Where a new referral should go: a chosen facility, or the best facility
 /// of a tier (the first routing suggestion).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Destination {
     Facility(String),
@@ -90,6 +92,7 @@ pub enum Destination {
 
 /// Why the patient is referred.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ClinicalReason {
     /// ICD-10 codes, e.g. `O14.1` (severe pre-eclampsia).
@@ -99,6 +102,7 @@ pub struct ClinicalReason {
 
 /// A document kept outside the engine, referenced by id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     pub id: String,
@@ -108,6 +112,7 @@ pub struct Attachment {
 
 /// Coded reasons a destination may decline a referral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The referral lacks information needed to decide.
@@ -125,6 +130,7 @@ pub enum RejectReason {
 
 /// The outcome of the care given at the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CareOutcome {
     Resolved,
@@ -136,6 +142,7 @@ pub enum CareOutcome {
 
 /// The care summary sent back to the origin.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CareSummary {
     /// ICD-10 codes of the diagnoses made.
@@ -147,27 +154,32 @@ pub struct CareSummary {
 
 /// A follow-up visit the destination asks the origin to book.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpRequest {
     pub service: String,
     /// The visit should happen within this many days of the counter-referral.
     pub within_days: u16,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub note: String,
 }
 
 /// The counter-referral: what the destination did and what the origin should do next.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CounterReferral {
     pub summary: CareSummary,
     pub instructions: String,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub follow_up: Option<FollowUpRequest>,
 }
 
 /// Target times per priority, configurable per network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TargetTimes {
     pub priority: Priority,
@@ -208,6 +220,7 @@ pub fn default_targets() -> Vec<TargetTimes> {
 
 /// One step of a referral's life, as the timeline shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TimelineStep {
     pub seq: u64,
     pub at: DateTime<Utc>,
@@ -223,6 +236,7 @@ pub struct TimelineStep {
 
 /// A referral as the engine keeps it and as queries return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Referral {
     pub id: u32,
     pub beneficiary: String,

@@ -1,0 +1,536 @@
+//! Server benchmarks (a bench binary, not a timed test):
+//!
+//! ```sh
+//! cargo bench -p enlace-host --bench server            # all three
+//! cargo bench -p enlace-host --bench server -- durable # or national, cold
+//! ```
+//!
+//! - `durable`: durable bookings per second with 64 concurrent HTTP clients
+//!   on loopback, next to the raw SQLite rate for the same rows written in
+//!   transactions of the same size on the same disk, in the same run; then
+//!   p50/p99 latency at half the measured rate (open loop).
+//! - `national`: 400,000 bookings and 50,000 referral transitions through
+//!   the HTTP API, durable.
+//! - `cold`: server start-up with a 1,000,000-event journal.
+//!
+//! The server runs in this process on 127.0.0.1 with the engine component
+//! in wasmtime, exactly as `enlace-host serve` runs it. Data lives under
+//! `target/bench-host/` (the project's disk). Figures are printed, and
+//! written to `target/bench-host/results.json`.
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use enlace_core::synth::{self, Spec};
+use enlace_core::{Actor, Command, Request, Role};
+use enlace_host::auth::Registry;
+use enlace_host::backend::{EngineBackend, NativeBackend};
+use enlace_host::config::{Config, EngineKind};
+use enlace_host::journal::Journal;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+const CLIENTS: usize = 64;
+
+fn bench_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/bench-host")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A network sized for the run, dated from now.
+fn spec(tier1: u32, beneficiaries: u32) -> Spec {
+    Spec {
+        seed: 42,
+        tier1,
+        tier2: 45.min(tier1 / 10).max(2),
+        tier3: 5.min(tier1 / 90).max(1),
+        agendas_per_facility: 10,
+        beneficiaries,
+        horizon_days: 120,
+        slot_minutes: 15,
+        start: Utc::now() - Duration::minutes(5),
+    }
+}
+
+/// Writes the reference data of `spec` into tenant `demo` of `data`
+/// (decided by the native engine: set-up, not measured) and returns it.
+fn prepare(
+    data: &Path,
+    spec: &Spec,
+    extra: impl FnOnce(&mut NativeBackend) -> Vec<enlace_core::Entry>,
+) -> u64 {
+    let reg = Registry::open(data).unwrap();
+    reg.create_tenant("demo").unwrap();
+    let mut journal = Journal::open(&enlace_host::tenant::journal_path(data, "demo")).unwrap();
+    let mut engine = NativeBackend::new();
+    let mut entries = Vec::new();
+    for req in synth::reference(spec) {
+        if let Ok(Ok(ex)) = engine.execute(&req) {
+            entries.extend(ex.entry);
+        }
+    }
+    entries.extend(extra(&mut engine));
+    for chunk in entries.chunks(5000) {
+        journal.append(chunk).unwrap();
+    }
+    journal.len()
+}
+
+/// Distinct bookable slots of the first-level agendas, start-major, so that
+/// consecutive bookings never share a beneficiary at the same time.
+fn slots(spec: &Spec, n: usize) -> Vec<(String, u32, DateTime<Utc>)> {
+    let mut out = Vec::with_capacity(n);
+    let first = spec.start.date_naive() + Duration::days(1);
+    let mut day = 0;
+    while out.len() < n && day < i64::from(spec.horizon_days) - 2 {
+        let date = first + Duration::days(day);
+        day += 1;
+        if date.weekday().number_from_monday() > 5 {
+            continue;
+        }
+        for k in 0..32u32 {
+            let minute = if k < 16 {
+                8 * 60 + k * 15
+            } else {
+                13 * 60 + (k - 16) * 15
+            };
+            for f in 0..spec.tier1 {
+                let (_, tz) = synth::REGIONS[(f as usize) % synth::REGIONS.len()];
+                let tz: chrono_tz::Tz = tz.parse().unwrap();
+                let Some(start) = date
+                    .and_hms_opt(minute / 60, minute % 60, 0)
+                    .and_then(|l| tz.from_local_datetime(&l).single())
+                else {
+                    continue;
+                };
+                for a in 0..spec.agendas_per_facility {
+                    out.push((
+                        format!("{}-A{:02}", synth::facility_id(f), a + 1),
+                        f,
+                        start.with_timezone(&Utc),
+                    ));
+                }
+            }
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn clerk(f: u32) -> Actor {
+    Actor::new(
+        "bench.clerk",
+        synth::CLINIC_AGENCY,
+        Some(&synth::facility_id(f)),
+        Role::Clerk,
+    )
+}
+
+async fn start_server(data: &Path) -> (enlace_host::server::Running, f64) {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data: data.to_owned(),
+        web_root: PathBuf::from("/nonexistent"),
+        engine: EngineKind::Component,
+        ..Config::default()
+    };
+    let t0 = Instant::now();
+    let factory = enlace_host::cli::backend_factory(EngineKind::Component, None, None).unwrap();
+    let running = enlace_host::server::start(&config, factory).await.unwrap();
+    (running, t0.elapsed().as_secs_f64())
+}
+
+/// One HTTP request to send: path, body, token, idempotency key.
+#[derive(Clone)]
+struct Job {
+    path: String,
+    body: Value,
+    token: usize,
+}
+
+/// Sends `jobs` with `CLIENTS` closed-loop clients; returns (ok, elapsed s).
+async fn closed_loop(base: &str, tokens: &[String], jobs: Arc<Vec<Job>>) -> (usize, f64) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..CLIENTS {
+        let (jobs, next, ok) = (jobs.clone(), next.clone(), ok.clone());
+        let tokens = tokens.to_vec();
+        let base = base.to_owned();
+        handles.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                let r = http
+                    .post(format!("{base}{}", job.path))
+                    .bearer_auth(&tokens[job.token])
+                    .json(&job.body)
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status().as_u16() == 200 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = r.bytes().await;
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    (ok.load(Ordering::Relaxed), t0.elapsed().as_secs_f64())
+}
+
+fn clerk_tokens(data: &Path, spec: &Spec) -> Vec<String> {
+    let reg = Registry::open(data).unwrap();
+    (0..spec.tier1)
+        .map(|f| reg.create_token("demo", &clerk(f), "bench").unwrap().1)
+        .collect()
+}
+
+fn booking_jobs(
+    slots: &[(String, u32, DateTime<Utc>)],
+    beneficiaries: u32,
+    offset: usize,
+) -> Vec<Job> {
+    slots
+        .iter()
+        .enumerate()
+        .map(|(i, (agenda, f, start))| Job {
+            path: "/v1/appointments".into(),
+            body: json!({"agenda": agenda, "start": start,
+                         "beneficiary": synth::beneficiary_id(((i + offset) % beneficiaries as usize) as u32)}),
+            token: *f as usize,
+        })
+        .collect()
+}
+
+/// Raw SQLite: the same rows, in transactions of `batch` rows, same schema,
+/// same pragmas, same disk.
+fn raw_sqlite(dir: &Path, rows: &[enlace_core::Entry], batch: usize) -> f64 {
+    let mut j = Journal::open(&dir.join("raw.sqlite")).unwrap();
+    let t0 = Instant::now();
+    for chunk in rows.chunks(batch.max(1)) {
+        j.append(chunk).unwrap();
+    }
+    rows.len() as f64 / t0.elapsed().as_secs_f64()
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn durable(results: &mut serde_json::Map<String, Value>) {
+    println!("\n## durable bookings/s with {CLIENTS} clients");
+    let dir = bench_dir("durable");
+    let data = dir.join("data");
+    let spec = spec(100, 20_000);
+    let base_len = prepare(&data, &spec, |_| Vec::new());
+    let tokens = clerk_tokens(&data, &spec);
+    let n = 30_000;
+    let all = slots(&spec, n + 40_000);
+    let (running, _) = start_server(&data).await;
+    let base = format!("http://{}", running.addr);
+    let jobs = Arc::new(booking_jobs(&all[..n], spec.beneficiaries, 0));
+    let (ok, secs) = closed_loop(&base, &tokens, jobs).await;
+    let rate = ok as f64 / secs;
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let batches = metric(&metrics, "enlace_commit_batch_size_count{tenant=\"demo\"}");
+    let commands = metric(&metrics, "enlace_commit_batch_size_sum{tenant=\"demo\"}");
+    let mean_batch = (commands / batches.max(1.0)).round() as usize;
+    println!(
+        "server: {ok} durable bookings in {secs:.2} s = {rate:.0}/s (mean group commit {mean_batch} commands)"
+    );
+
+    // p50/p99 at half that rate, open loop: requests are sent on a fixed
+    // schedule whatever the answers, and latency counts from the scheduled time.
+    let target = rate / 2.0;
+    let secs_open = 10.0;
+    let count = (target * secs_open) as usize;
+    let open_jobs = booking_jobs(&all[n..n + count.min(40_000)], spec.beneficiaries, n);
+    let interval = std::time::Duration::from_secs_f64(1.0 / target);
+    let t0 = tokio::time::Instant::now();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let mut handles = Vec::with_capacity(open_jobs.len());
+    for (i, job) in open_jobs.into_iter().enumerate() {
+        let at = t0 + interval * i as u32;
+        let (http, base, token) = (http.clone(), base.clone(), tokens[job.token].clone());
+        handles.push(tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let r = http
+                .post(format!("{base}{}", job.path))
+                .bearer_auth(token)
+                .json(&job.body)
+                .send()
+                .await
+                .unwrap();
+            let ok = r.status().as_u16() == 200;
+            let _ = r.bytes().await;
+            (ok, at.elapsed().as_secs_f64())
+        }));
+    }
+    let mut lat = Vec::new();
+    for h in handles {
+        let (ok, l) = h.await.unwrap();
+        if ok {
+            lat.push(l);
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+            * 1e3
+    };
+    let (p50, p99) = (pct(0.50), pct(0.99));
+    println!(
+        "open loop at {target:.0}/s for {secs_open} s: p50 {p50:.2} ms, p99 {p99:.2} ms ({} ok)",
+        lat.len()
+    );
+    running.stop().await.unwrap();
+
+    // Raw SQLite on the same disk: the very rows the server wrote.
+    let conn = enlace_host::journal::open_reader(&enlace_host::tenant::journal_path(&data, "demo"))
+        .unwrap();
+    let rows = enlace_host::journal::read_after(&conn, base_len, ok as u64).unwrap();
+    let raw = raw_sqlite(&dir, &rows, mean_batch);
+    let raw_single = raw_sqlite(
+        &bench_dir("durable-single"),
+        &rows[..rows.len().min(300)],
+        1,
+    );
+    println!(
+        "raw SQLite, same {} rows in {mean_batch}-row transactions: {raw:.0} rows/s; 1-row transactions: {raw_single:.0} rows/s",
+        rows.len()
+    );
+    println!("ratio server / raw: {:.2}", rate / raw);
+    results.insert(
+        "durable".into(),
+        json!({"clients": CLIENTS, "bookings": ok, "seconds": secs, "rate": rate, "mean_batch": mean_batch,
+               "raw_rate": raw, "raw_single_row_rate": raw_single, "ratio": rate / raw,
+               "open_loop_rate": target, "p50_ms": p50, "p99_ms": p99}),
+    );
+}
+
+async fn national(results: &mut serde_json::Map<String, Value>) {
+    const BOOKINGS: usize = 400_000;
+    const REFERRALS: usize = 12_500; // × 4 transitions = 50,000
+    println!(
+        "\n## national day: {BOOKINGS} bookings + {} referral transitions",
+        REFERRALS * 4
+    );
+    let dir = bench_dir("national");
+    let data = dir.join("data");
+    let spec = spec(450, 50_000);
+    prepare(&data, &spec, |_| Vec::new());
+    let tokens = clerk_tokens(&data, &spec);
+    // Referral actors: clinicians at the first 50 clinics, coordinators at
+    // every second-level hospital.
+    let reg = Registry::open(&data).unwrap();
+    let clinicians: Vec<String> = (0..50)
+        .map(|f| {
+            let a = Actor::new(
+                "bench.md",
+                synth::CLINIC_AGENCY,
+                Some(&synth::facility_id(f)),
+                Role::Clinician,
+            );
+            reg.create_token("demo", &a, "bench").unwrap().1
+        })
+        .collect();
+    let mut coordinators: HashMap<String, String> = HashMap::new();
+    for f in spec.tier1..spec.tier1 + spec.tier2 {
+        let id = synth::facility_id(f);
+        let a = Actor::new(
+            "bench.coord",
+            synth::HOSPITAL_AGENCY,
+            Some(&id),
+            Role::Coordinator,
+        );
+        coordinators.insert(id, reg.create_token("demo", &a, "bench").unwrap().1);
+    }
+    let all = slots(&spec, BOOKINGS);
+    assert_eq!(all.len(), BOOKINGS, "enough slots");
+    let (running, _) = start_server(&data).await;
+    let base = format!("http://{}", running.addr);
+    let t0 = Instant::now();
+    let jobs = Arc::new(booking_jobs(&all, spec.beneficiaries, 0));
+    let booking_run = tokio::spawn({
+        let (base, tokens) = (base.clone(), tokens.clone());
+        async move { closed_loop(&base, &tokens, jobs).await }
+    });
+    // Referrals run alongside: each of 16 workers walks its referrals
+    // through create → receive → accept → close.
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for w in 0..16usize {
+        let (base, clinicians, coordinators, done) = (
+            base.clone(),
+            clinicians.clone(),
+            coordinators.clone(),
+            done.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let post = |path: String, token: String, body: Value| {
+                let http = http.clone();
+                let base = base.clone();
+                async move {
+                    let r = http.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap();
+                    let s = r.status().as_u16();
+                    (s, r.json::<Value>().await.unwrap_or(Value::Null))
+                }
+            };
+            for i in (w..REFERRALS).step_by(16) {
+                let clinic = &clinicians[i % clinicians.len()];
+                let body = json!({"beneficiary": synth::beneficiary_id((i % 50_000) as u32), "service": "obs-hr",
+                                  "destination": {"tier": 2}, "priority": "routine",
+                                  "reason": {"icd10": ["O14.1"], "text": "Pre-eclampsia"}});
+                let (s, v) = post("/v1/referrals".into(), clinic.clone(), body).await;
+                if s != 200 {
+                    continue;
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+                let id = v["events"][0]["referral"].as_u64().unwrap();
+                let dest = v["events"][0]["destination"].as_str().unwrap().to_owned();
+                let coord = coordinators[&dest].clone();
+                for (step, body) in [("receive", json!({})), ("accept", json!({"note": "ok"})), ("close", json!({"reason": "resolved at origin"}))] {
+                    let (s, _) = post(format!("/v1/referrals/{id}/{step}"), coord.clone(), body).await;
+                    if s == 200 {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let referral_secs = t0.elapsed().as_secs_f64();
+    let (booked, _) = booking_run.await.unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let transitions = done.load(Ordering::Relaxed);
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let entries = metric(&metrics, "enlace_journal_entries{tenant=\"demo\"}");
+    running.stop().await.unwrap();
+    println!(
+        "{booked} bookings and {transitions} referral transitions durable in {secs:.1} s ({:.0} commands/s; referrals done after {referral_secs:.1} s); journal {entries} entries",
+        (booked + transitions) as f64 / secs
+    );
+    results.insert(
+        "national".into(),
+        json!({"bookings": booked, "referral_transitions": transitions, "seconds": secs,
+               "commands_per_second": (booked + transitions) as f64 / secs, "journal_entries": entries}),
+    );
+}
+
+fn cold(results: &mut serde_json::Map<String, Value>) {
+    const EVENTS: u64 = 1_000_000;
+    println!("\n## cold start with a {EVENTS}-event journal");
+    let dir = bench_dir("cold");
+    let data = dir.join("data");
+    let spec = spec(450, 20_000);
+    let t0 = Instant::now();
+    let entries = prepare(&data, &spec, |engine| {
+        // Bookings (one event each) until the journal holds a million events.
+        let mut out = Vec::new();
+        let mut events: u64 = 0;
+        let all = slots(&spec, EVENTS as usize);
+        for (i, (agenda, f, start)) in all.iter().enumerate() {
+            if events >= EVENTS - 60_000 {
+                break;
+            }
+            let req = Request {
+                actor: clerk(*f),
+                at: spec.start,
+                key: None,
+                command: Command::BookAppointment {
+                    agenda: agenda.clone(),
+                    start: *start,
+                    beneficiary: synth::beneficiary_id((i % 20_000) as u32),
+                    follow_up_of: None,
+                    overbook: false,
+                },
+            };
+            if let Ok(Ok(ex)) = engine.execute(&req) {
+                events += ex.outcome.events.len() as u64;
+                out.extend(ex.entry);
+            }
+        }
+        out
+    });
+    let conn = enlace_host::journal::open_reader(&enlace_host::tenant::journal_path(&data, "demo"))
+        .unwrap();
+    let all = enlace_host::journal::read_after(&conn, 0, u64::MAX).unwrap();
+    let events: usize = all.iter().map(|e| e.events.len()).sum();
+    drop(all);
+    println!(
+        "journal: {entries} entries, {events} events (prepared in {:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (running, secs) = rt.block_on(start_server(&data));
+    rt.block_on(running.stop()).unwrap();
+    println!(
+        "start-up (load component, read + verify journal, rebuild the instance, listen): {secs:.2} s"
+    );
+    results.insert(
+        "cold".into(),
+        json!({"entries": entries, "events": events, "seconds": secs}),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let want = |s: &str| args.is_empty() || args.iter().any(|a| a == s || a == "all");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("ENLACE_LOG").unwrap_or_else(|_| "warn".into()))
+        .try_init();
+    let mut results = serde_json::Map::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if want("durable") {
+        rt.block_on(durable(&mut results));
+    }
+    if want("national") {
+        rt.block_on(national(&mut results));
+    }
+    drop(rt);
+    if want("cold") {
+        cold(&mut results);
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-host/results.json");
+    let _ = std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&Value::Object(results)).unwrap(),
+    );
+    println!("\nresults: {}", out.display());
+}

@@ -1,0 +1,265 @@
+//! Tenants and bearer tokens, kept in `DATA/host.sqlite`.
+//!
+//! A token maps to one tenant and one actor (agency, facility, role, user).
+//! Only its SHA-256 is stored: the token itself is shown once, when the CLI
+//! creates it. The server looks the hash up on every request, so a token
+//! revoked with the CLI stops working at once, even while the server runs.
+//! Authorization is not decided here: the actor goes to the engine, which
+//! decides what it may do.
+
+use anyhow::{Context, Result, bail};
+use enlace_core::Actor;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Mutex;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    name       TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash       TEXT NOT NULL UNIQUE,
+    tenant     TEXT NOT NULL REFERENCES tenants(name),
+    label      TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+";
+
+/// Prefix of every token, so that leaked tokens are easy to grep for.
+pub const TOKEN_PREFIX: &str = "enl_";
+
+/// A token as listed: everything but the secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub tenant: String,
+    pub label: String,
+    pub actor: Actor,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub token_id: i64,
+    pub tenant: String,
+    pub actor: Actor,
+}
+
+/// The registry of tenants and tokens.
+#[derive(Debug)]
+pub struct Registry {
+    conn: Mutex<Connection>,
+}
+
+/// SHA-256 of a token, lowercase hex.
+pub fn hash_token(token: &str) -> String {
+    let d = Sha256::digest(token.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Tenant names become folder names: keep them short and plain.
+pub fn valid_tenant_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Registry {
+    /// Opens (creating if needed) the registry in the data folder.
+    pub fn open(data: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+        let path = data.join("host.sqlite");
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Registry {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a tenant; an existing one is left as it is.
+    pub fn create_tenant(&self, name: &str) -> Result<bool> {
+        if !valid_tenant_name(name) {
+            bail!("tenant names are 1 to 40 characters of a-z, 0-9 and '-': {name:?}");
+        }
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, ?2)",
+            params![name, now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Every tenant, by name.
+    pub fn tenants(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT name FROM tenants ORDER BY name")?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(names)
+    }
+
+    /// True when the tenant exists.
+    pub fn has_tenant(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM tenants WHERE name = ?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Creates a token for `actor` in `tenant`; returns its id and the token,
+    /// which is not stored and cannot be shown again.
+    pub fn create_token(&self, tenant: &str, actor: &Actor, label: &str) -> Result<(i64, String)> {
+        if !self.has_tenant(tenant)? {
+            bail!("no tenant {tenant:?}: create it first (enlace-host tenant create {tenant})");
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+        let token = format!(
+            "{TOKEN_PREFIX}{}",
+            secret
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO tokens (hash, tenant, label, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                hash_token(&token),
+                tenant,
+                label,
+                serde_json::to_string(actor)?,
+                now()
+            ],
+        )?;
+        Ok((conn.last_insert_rowid(), token))
+    }
+
+    /// Lists tokens, optionally of one tenant.
+    pub fn tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, label, actor, created_at, revoked_at FROM tokens
+             WHERE ?1 IS NULL OR tenant = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([tenant], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, tenant, label, actor, created_at, revoked_at) = row?;
+            out.push(TokenInfo {
+                id,
+                tenant,
+                label,
+                actor: serde_json::from_str(&actor)?,
+                created_at,
+                revoked_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revokes a token by id. Returns false when there is no such live token.
+    pub fn revoke(&self, id: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The principal of a live token, or `None`.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, tenant, actor FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
+        )?;
+        let row = stmt
+            .query_row([hash_token(token)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        match row {
+            Some((token_id, tenant, actor)) => Ok(Some(Principal {
+                token_id,
+                tenant,
+                actor: serde_json::from_str(&actor)?,
+            })),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enlace_core::Role;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_can_be_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path()).unwrap();
+        assert!(reg.create_tenant("red-a").unwrap());
+        assert!(!reg.create_tenant("red-a").unwrap());
+        assert!(reg.create_tenant("Bad Name").is_err());
+        let actor = Actor::new("u", "ag", Some("F1"), Role::Clerk);
+        assert!(reg.create_token("nope", &actor, "x").is_err());
+        let (id, token) = reg.create_token("red-a", &actor, "front desk").unwrap();
+        let p = reg.authenticate(&token).unwrap().unwrap();
+        assert_eq!((p.tenant.as_str(), &p.actor), ("red-a", &actor));
+        assert!(reg.authenticate("enl_wrong").unwrap().is_none());
+        // The secret is nowhere in the database file.
+        drop(reg);
+        let bytes = std::fs::read(dir.path().join("host.sqlite")).unwrap();
+        let wal = std::fs::read(dir.path().join("host.sqlite-wal")).unwrap_or_default();
+        for b in [&bytes, &wal] {
+            assert!(!b.windows(token.len()).any(|w| w == token.as_bytes()));
+        }
+        let reg = Registry::open(dir.path()).unwrap();
+        assert_eq!(reg.tokens(Some("red-a")).unwrap().len(), 1);
+        assert!(reg.revoke(id).unwrap());
+        assert!(!reg.revoke(id).unwrap());
+        assert!(reg.authenticate(&token).unwrap().is_none());
+        assert!(reg.tokens(None).unwrap()[0].revoked_at.is_some());
+    }
+}

@@ -1,0 +1,183 @@
+//! Server configuration: defaults, then a TOML file, then `ENLACE_*`
+//! environment variables, then command-line flags, each overriding the last.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8080"
+//! data = "/var/lib/enlace"
+//! web_root = "/usr/share/enlace/web-demo"
+//! engine = "component"            # or "native" (comparison only)
+//! component = "/usr/lib/enlace/enlace.component.wasm"
+//! max_body_bytes = 262144
+//! max_batch = 1024
+//! log = "info"                    # a tracing filter, e.g. "info,enlace_host=debug"
+//! log_format = "text"             # or "json"
+//! fuel_per_call = 2000000000      # optional bound on each engine call
+//! ```
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Which engine implementation serves the tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// The engine as a WebAssembly component in wasmtime: the default.
+    #[default]
+    Component,
+    /// enlace-core compiled into the server: for comparisons and debugging.
+    Native,
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "component" => Ok(EngineKind::Component),
+            "native" => Ok(EngineKind::Native),
+            other => bail!("engine must be `component` or `native`, not {other:?}"),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    /// Static files served at `/` (the web demo). Missing folder: not served.
+    pub web_root: PathBuf,
+    pub engine: EngineKind,
+    /// The component file; empty means the build's default location.
+    pub component: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Most commands committed in one transaction.
+    pub max_batch: usize,
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Bounds the work of each engine call (wasmtime fuel, about one unit per
+    /// Wasm instruction). A call that runs out traps: the request gets
+    /// `engine_trap` and the instance is rebuilt. None: no bound.
+    pub fuel_per_call: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("./data"),
+            web_root: PathBuf::from("web-demo"),
+            engine: EngineKind::Component,
+            component: None,
+            max_body_bytes: 256 * 1024,
+            max_batch: 1024,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            fuel_per_call: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in config {}", path.display()))
+    }
+
+    /// Applies `ENLACE_*` variables from `vars` (normally `std::env::vars()`).
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<()> {
+        for (k, v) in vars {
+            let bad = |what: &str| format!("environment variable {k}={v:?}: {what}");
+            match k.as_str() {
+                "ENLACE_LISTEN" => {
+                    self.listen = v.parse().with_context(|| bad("not an address"))?
+                }
+                "ENLACE_DATA" => self.data = v.into(),
+                "ENLACE_WEB_ROOT" => self.web_root = v.into(),
+                "ENLACE_ENGINE" => {
+                    self.engine = v.parse().with_context(|| bad("unknown engine"))?
+                }
+                "ENLACE_COMPONENT" => self.component = Some(v.into()),
+                "ENLACE_MAX_BODY_BYTES" => {
+                    self.max_body_bytes = v.parse().with_context(|| bad("not a number"))?;
+                }
+                "ENLACE_MAX_BATCH" => {
+                    self.max_batch = v.parse().with_context(|| bad("not a number"))?;
+                }
+                "ENLACE_LOG" => self.log = v,
+                "ENLACE_FUEL_PER_CALL" => {
+                    self.fuel_per_call = Some(v.parse().with_context(|| bad("not a number"))?);
+                }
+                "ENLACE_LOG_FORMAT" => {
+                    self.log_format = match v.as_str() {
+                        "text" => LogFormat::Text,
+                        "json" => LogFormat::Json,
+                        _ => bail!(bad("text or json")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.check()
+    }
+
+    /// Rejects values the server cannot run with.
+    pub fn check(&self) -> Result<()> {
+        if self.max_batch == 0 || self.max_batch > 100_000 {
+            bail!("max_batch must be between 1 and 100000");
+        }
+        if self.max_body_bytes < 1024 {
+            bail!("max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("enlace.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndata = \"/srv/enlace\"\nmax_batch = 10\nengine = \"native\"\n",
+        )
+        .unwrap();
+        let mut c = Config::from_file(&path).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.engine, EngineKind::Native);
+        c.apply_env([
+            ("ENLACE_MAX_BATCH".to_owned(), "20".to_owned()),
+            ("HOME".to_owned(), "/root".to_owned()),
+        ])
+        .unwrap();
+        assert_eq!(c.max_batch, 20);
+        assert_eq!(c.data, PathBuf::from("/srv/enlace"));
+        assert!(
+            c.apply_env([("ENLACE_MAX_BATCH".to_owned(), "x".to_owned())])
+                .is_err()
+        );
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        assert!(
+            Config::from_file(&path).is_err(),
+            "unknown keys are refused"
+        );
+    }
+}

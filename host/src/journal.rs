@@ -1,0 +1,313 @@
+//! The durable journal of one tenant: an append-only SQLite table.
+//!
+//! One row per accepted command, with its actor, time, idempotency key and
+//! digest, events and the audit hash chain. WAL mode with
+//! `synchronous=FULL`: a transaction is on disk when `COMMIT` returns, so the
+//! writer may acknowledge every command of the batch it just committed.
+//! Triggers refuse `UPDATE` and `DELETE`, so the table stays append-only even
+//! to a careless operator with the `sqlite3` shell.
+
+use anyhow::{Context, Result, bail};
+use enlace_core::{Actor, Entry, Event};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    seq     INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    command TEXT NOT NULL,
+    key     TEXT,
+    digest  TEXT,
+    events  TEXT NOT NULL,
+    hash    TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+";
+
+/// Applies the connection settings every journal connection uses.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// The writer's handle on a tenant journal.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    len: u64,
+    head: String,
+}
+
+/// The `digest` column holds the same 16 hex digits as the entry's JSON.
+fn digest_hex(d: Option<u64>) -> Option<String> {
+    d.map(|d| format!("{d:016x}"))
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        configure(&conn)?;
+        conn.execute_batch(SCHEMA)?;
+        let (len, head): (u64, String) = conn
+            .query_row(
+                "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, String::new()));
+        Ok(Journal {
+            conn,
+            path: path.to_owned(),
+            len,
+            head,
+        })
+    }
+
+    /// Where the journal lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of entries (the seq of the last one).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the journal holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Hash of the last entry: the head of the audit chain.
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// Appends `entries` in one transaction and waits until it is durable.
+    /// Entries must continue the journal without gaps; on error nothing of
+    /// them is stored.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for (i, e) in entries.iter().enumerate() {
+            if e.seq != self.len + 1 + i as u64 {
+                bail!(
+                    "entry seq {} does not follow journal length {}",
+                    e.seq,
+                    self.len + i as u64
+                );
+            }
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO entries (seq, at, actor, command, key, digest, events, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for e in entries {
+                stmt.execute(params![
+                    e.seq,
+                    e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                    serde_json::to_string(&e.actor)?,
+                    e.command,
+                    e.key,
+                    digest_hex(e.digest),
+                    serde_json::to_string(&e.events)?,
+                    e.hash,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        if let Some(last) = entries.last() {
+            self.len = last.seq;
+            self.head.clone_from(&last.hash);
+        }
+        Ok(())
+    }
+
+    /// Every entry, oldest first.
+    pub fn load_all(&self) -> Result<Vec<Entry>> {
+        read_after(&self.conn, 0, u64::MAX)
+    }
+
+    /// Makes every later write fail (or succeed again): lets tests exercise
+    /// the commit-failure path on a real database.
+    #[doc(hidden)]
+    pub fn set_read_only_for_tests(&self, on: bool) -> Result<()> {
+        self.conn.pragma_update(None, "query_only", on)?;
+        Ok(())
+    }
+}
+
+/// Reads entries with `seq > after`, at most `limit` of them, oldest first.
+pub fn read_after(conn: &Connection, after: u64, limit: u64) -> Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, actor, command, key, digest, events, hash
+         FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, limit], |r| {
+        Ok((
+            r.get::<_, u64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, at, actor, command, key, digest, events, hash) = row?;
+        out.push(entry_from_columns(
+            seq, &at, &actor, command, key, digest, &events, hash,
+        )?);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry_from_columns(
+    seq: u64,
+    at: &str,
+    actor: &str,
+    command: String,
+    key: Option<String>,
+    digest: Option<String>,
+    events: &str,
+    hash: String,
+) -> Result<Entry> {
+    let ctx = || format!("journal entry {seq} is unreadable");
+    let at = chrono::DateTime::parse_from_rfc3339(at)
+        .with_context(ctx)?
+        .with_timezone(&chrono::Utc);
+    let actor: Actor = serde_json::from_str(actor).with_context(ctx)?;
+    let events: Vec<Event> = serde_json::from_str(events).with_context(ctx)?;
+    let digest = digest
+        .map(|d| u64::from_str_radix(&d, 16))
+        .transpose()
+        .with_context(ctx)?;
+    Ok(Entry {
+        seq,
+        at,
+        actor,
+        command,
+        key,
+        digest,
+        events,
+        hash,
+    })
+}
+
+/// A read-only connection for feeds, exports and verification, which may
+/// run while the writer appends (WAL lets readers and one writer coexist).
+pub fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Number of entries, read through any connection.
+pub fn count(conn: &Connection) -> Result<u64> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM entries", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enlace_core::{Command, Engine, Request, Role};
+
+    fn engine_with(n: usize) -> Engine {
+        let mut e = Engine::new();
+        let admin = Actor::new("ana", "ministry", None, Role::Admin);
+        for i in 0..n {
+            e.execute(Request {
+                actor: admin.clone(),
+                at: "2026-03-02T12:00:00.123456789Z".parse().unwrap(),
+                key: Some(format!("k{i}")),
+                command: Command::DeclareHoliday {
+                    date: "2026-05-01".parse().unwrap(),
+                    name: format!("Holiday {i}"),
+                },
+            })
+            .unwrap();
+        }
+        e
+    }
+
+    #[test]
+    fn entries_round_trip_and_the_chain_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let e = engine_with(5);
+        let mut j = Journal::open(&path).unwrap();
+        j.append(&e.journal()[..2]).unwrap();
+        j.append(&e.journal()[2..]).unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.len(), 5);
+        let back = j.load_all().unwrap();
+        assert_eq!(back, e.journal());
+        assert!(enlace_core::verify(&back).broken.is_none());
+        assert_eq!(j.head(), e.journal()[4].hash);
+    }
+
+    #[test]
+    fn gaps_and_rewrites_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let e = engine_with(3);
+        assert!(j.append(&e.journal()[1..]).is_err());
+        assert_eq!(j.len(), 0);
+        j.append(e.journal()).unwrap();
+        assert!(j.append(&e.journal()[2..]).is_err());
+        let err = j
+            .conn
+            .execute("DELETE FROM entries WHERE seq = 1", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+        assert!(
+            j.conn
+                .execute("UPDATE entries SET hash = 'x' WHERE seq = 2", [])
+                .is_err()
+        );
+        assert_eq!(j.load_all().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_failed_commit_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let e = engine_with(2);
+        j.set_read_only_for_tests(true).unwrap();
+        assert!(j.append(e.journal()).is_err());
+        assert_eq!(j.len(), 0);
+        j.set_read_only_for_tests(false).unwrap();
+        j.append(e.journal()).unwrap();
+        assert_eq!(j.load_all().unwrap(), e.journal());
+    }
+}

@@ -1,0 +1,19 @@
+//! # enlace-host
+//!
+//! The Enlace server: runs the engine component in wasmtime, one instance
+//! per tenant, makes every accepted command durable in an embedded SQLite
+//! journal (group commit) before answering, and serves the HTTP API.
+
+pub mod auth;
+pub mod backend;
+pub mod cli;
+pub mod commit;
+pub mod component;
+pub mod component_backend;
+pub mod config;
+pub mod http;
+pub mod journal;
+pub mod metrics;
+pub mod seed;
+pub mod server;
+pub mod tenant;

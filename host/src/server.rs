@@ -1,0 +1,102 @@
+//! Starting and stopping the server: tenants, listener, graceful shutdown.
+
+use crate::auth::Registry;
+use crate::backend::BackendFactory;
+use crate::commit::WriterConfig;
+use crate::config::Config;
+use crate::http::{self, App};
+use crate::tenant::Tenants;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    pub tenants: Arc<Tenants>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Loads every tenant of `config.data`, binds `config.listen` and serves.
+pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> {
+    let registry = Arc::new(Registry::open(&config.data)?);
+    let names = registry.tenants()?;
+    let data = config.data.clone();
+    let writer = WriterConfig {
+        max_batch: config.max_batch,
+    };
+    let tenants =
+        tokio::task::spawn_blocking(move || Tenants::start(&data, &names, &factory, writer))
+            .await
+            .context("loading tenants")??;
+    let tenants = Arc::new(tenants);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let app = Arc::new(App::new(registry, tenants.clone(), config.max_body_bytes));
+    let router = http::router(app, Some(config.web_root.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        tenants,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+impl Running {
+    /// Stops accepting connections, lets in-flight requests finish (their
+    /// commits included), then stops every tenant writer.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let served = (&mut self.task).await;
+        let tenants = self.tenants.clone();
+        tokio::task::spawn_blocking(move || tenants.stop()).await?;
+        served??;
+        Ok(())
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests and commits");
+        self.stop().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
