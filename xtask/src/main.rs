@@ -7,6 +7,7 @@
 //! cargo xtask build               builds the Wasm artifacts (dist/enlace.component.wasm, dist/web/), prints sizes
 //! cargo xtask codegen [--check]   writes (checks) the generated wasm/ts/enlace.d.ts
 //! cargo xtask bench-web           booking and free-slot search: native vs browser package
+//! cargo xtask test-web            the web demo's tests in headless Chromium
 //! ```
 //!
 //! `--with` names optional parts, comma-separated (see [`Extra`]). The task
@@ -16,6 +17,7 @@
 mod browser;
 mod component;
 mod setup;
+mod web_demo;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,8 @@ tasks:
                        when the committed file is stale)
   bench-web            booking and free-slot search natively and through the
                        browser package in Node, one run, with the ratio
+  test-web             only the web demo's tests in headless Chromium (builds
+                       the browser package and the host first)
 
 --with takes optional parts, comma-separated:
 ";
@@ -97,6 +101,7 @@ enum Task {
     Build,
     Codegen { check: bool },
     BenchWeb,
+    TestWeb,
     Help,
 }
 
@@ -118,6 +123,7 @@ fn parse(args: &[String]) -> Result<Task> {
             ))),
         },
         "bench-web" if rest.is_empty() => Ok(Task::BenchWeb),
+        "test-web" if rest.is_empty() => Ok(Task::TestWeb),
         "help" | "-h" | "--help" => Ok(Task::Help),
         other => Err(Error::new(format!("unknown task `{other}`\n\n{}", usage()))),
     }
@@ -178,6 +184,7 @@ fn main() -> ExitCode {
             Task::Build => component::build(&root).and_then(|()| browser::build(&root).map(drop)),
             Task::Codegen { check } => browser::codegen(&root, check),
             Task::BenchWeb => browser::bench(&root),
+            Task::TestWeb => run_steps("test-web", &web_demo::test_steps(&root)),
             Task::Help => {
                 print!("{}", usage());
                 Ok(())
@@ -206,12 +213,14 @@ fn cargo() -> Command {
 }
 
 /// `cargo xtask run`: the main job. Builds the engine component (the
-/// server runs it in wasmtime), then starts `enlace-host serve` on
+/// server runs it in wasmtime) and the browser package the web demo loads
+/// (copied into `web-demo/engine/`), then starts `enlace-host serve` on
 /// 127.0.0.1:8080 with its SQLite data under `./data`, seeded with the demo
 /// network on first run; it prints the URL and the demo tokens and serves
 /// the web demo at `/`. Extra ARGS go to `serve`.
 fn run_demo(root: &Path, args: &[String]) -> Result<()> {
     component::build(root)?;
+    web_demo::build(root)?;
     let mut cmd = cargo();
     cmd.current_dir(root)
         .args(["run", "--package", "enlace-host", "--", "serve"])
@@ -299,6 +308,7 @@ fn test_steps(root: &Path, extras: &[Extra]) -> Vec<Step> {
     }
     steps.extend(browser::test_steps(root));
     steps.extend(component::test_steps(root));
+    steps.extend(web_demo::test_steps(root));
     // Last, so that a green log ends with cargo test's own summary lines.
     steps.push(Step::cargo(
         "doc tests",

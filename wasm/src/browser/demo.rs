@@ -17,8 +17,36 @@ use wasm_bindgen::prelude::*;
 /// ```
 #[wasm_bindgen(js_name = seedDemoNetwork)]
 pub fn seed_demo_network() -> Result<JsEngine, JsValue> {
+    seed(&Spec::demo())
+}
+
+/// A new engine holding the demo network set up at `start` (RFC 3339,
+/// truncated to the minute) instead of `demoStart()`, so that a page used
+/// today gets agendas, coverage and agreements valid from today, as the
+/// host's `serve --seed` does. Throws a `TypeError` for a bad instant.
+///
+/// ```js
+/// const engine = seedDemoNetworkAt(new Date().toISOString());
+/// ```
+#[wasm_bindgen(js_name = seedDemoNetworkAt)]
+pub fn seed_demo_network_at(start: &str) -> Result<JsEngine, JsValue> {
+    use chrono::Timelike;
+    let start = chrono::DateTime::parse_from_rfc3339(start)
+        .map_err(|e| js_sys::TypeError::new(&format!("start: {e}")))?
+        .with_timezone(&chrono::Utc);
+    let start = start
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(start);
+    seed(&Spec {
+        start,
+        ..Spec::demo()
+    })
+}
+
+fn seed(spec: &Spec) -> Result<JsEngine, JsValue> {
     let mut engine = enlace_core::Engine::new();
-    for request in synth::reference(&Spec::demo()) {
+    for request in synth::reference(spec) {
         let name = request.command.name();
         engine
             .execute(request)

@@ -1,0 +1,393 @@
+// The web demo in headless Debian Chromium (playwright-core), by clicks:
+// the high-risk-pregnancy referral loop standalone and against a real
+// enlace-host, reload, offline-then-online with a refused booking, error
+// display, the three languages, axe-core, and the measured figures.
+//
+// Run by `cargo xtask test-web` (and `cargo xtask test`), which builds the
+// browser package into web-demo/engine/ and the host first.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { staticServer, startHost, launch, openPage, axe, screenshot, record } from "./lib.mjs";
+
+// A Monday morning in the clinic's zone (America/Mexico_City, 08:30), so the
+// standalone loop has hospital places the same day whatever day CI runs.
+const CLOCK = "2026-12-07T14:30:00Z";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await staticServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function noSeriousViolations(page, where) {
+  const v = await axe(page);
+  assert.deepEqual(v, [], `axe-core on ${where}: ${JSON.stringify(v, null, 1)}`);
+}
+
+async function as(page, label) {
+  const n = await page.evaluate(() => window.enlace.rendered);
+  await page.selectOption("#identity", label);
+  await page.waitForFunction(([l, k]) => window.enlace.identity.label === l && window.enlace.rendered > k, [label, n]);
+}
+
+async function show(page, hash) {
+  if ((await page.evaluate(() => location.hash)) === hash) return;
+  const n = await page.evaluate(() => window.enlace.rendered);
+  await page.evaluate((h) => (location.hash = h), hash);
+  await page.waitForFunction(([h, k]) => window.enlace.rendered > k && document.querySelector("#main").dataset.view === h.split("/")[0].slice(1), [hash, n]);
+}
+
+async function referralStatus(page, id, status) {
+  await page.waitForSelector(`#main [data-referral="${id}"][data-status="${status}"]`);
+}
+
+/**
+ * The loop by clicks: the clinic refers a high-risk pregnancy, the hospital
+ * accepts and schedules it, marks arrival, writes the counter-referral, and
+ * the clinic acknowledges it and books the follow-up. Returns the referral id.
+ */
+async function referralLoop(page, shots) {
+  // Clinic clinician: new referral with the engine's suggested destinations.
+  await as(page, "clinic-clinician");
+  await page.click('nav a[href="#new-referral"]');
+  await page.fill('form[role=search] input[data-field="text"]', "MX-10000000");
+  await page.click("form[role=search] button[type=submit]");
+  await page.click('tr:has(td:text-is("MX-10000000")) button');
+  await page.waitForSelector("#chosen-beneficiary:has-text('MX-10000000')");
+  await page.selectOption('form select[data-field="service"]', "obs-hr");
+  await page.selectOption('form select[data-field="tier"]', "2");
+  await page.selectOption('form select[data-field="priority"]', "urgent");
+  await page.fill('[data-field="reason.icd10"]', "O14.1, O24.4");
+  await page.fill('[data-field="reason.text"]', "Preeclampsia severa a las 32 semanas; glucemia alta.");
+  await page.fill('[data-field="attachments"]', "us-2291 | application/pdf | Ultrasonido obstétrico");
+  await page.click("#suggest");
+  await page.waitForSelector("#dest-F0004");
+  await page.check("#dest-F0004");
+  if (shots) await screenshot(page, `${shots}-clinic-new-referral`);
+  await noSeriousViolations(page, "new referral");
+  await page.click("form.panel button[type=submit]");
+  await page.waitForSelector("#main [data-referral][data-status=requested]");
+  const id = Number(await page.getAttribute("#main [data-referral]", "data-referral"));
+
+  // Hospital coordinator: worklist, accept, schedule in the calendar, arrival.
+  await as(page, "hospital-coordinator");
+  await page.waitForSelector(`#worklist tr[data-referral="${id}"]`);
+  const row = await page.textContent(`#worklist tr[data-referral="${id}"]`);
+  assert.match(row, /Quedan|Vencido/, "the worklist row says the time left or overdue");
+  if (shots) await screenshot(page, `${shots}-hospital-worklist`);
+  await noSeriousViolations(page, "worklist");
+  await page.click(`#worklist tr[data-referral="${id}"] a`);
+  await referralStatus(page, id, "requested");
+  await page.fill('[data-field="note"]', "Traer ultrasonido previo");
+  await page.click("#accept");
+  await referralStatus(page, id, "accepted");
+  await page.waitForSelector("#schedule .slot");
+  if (shots) await screenshot(page, `${shots}-hospital-calendar`);
+  await noSeriousViolations(page, "schedule calendar");
+  await page.click("#schedule .slot >> nth=0");
+  await referralStatus(page, id, "scheduled");
+  await page.click("#arrive");
+  await referralStatus(page, id, "in_progress");
+
+  // Hospital clinician: the counter-referral with a follow-up at the clinic.
+  await as(page, "hospital-clinician");
+  await show(page, `#referral/${id}`);
+  await referralStatus(page, id, "in_progress");
+  await page.fill('#counter-form [data-field="summary.procedures"]', "Sulfato de magnesio, inducción");
+  await page.fill('#counter-form [data-field="summary.text"]', "Parto a las 34 semanas; madre y recién nacido estables.");
+  await page.fill('#counter-form [data-field="instructions"]', "Presión arterial semanal; control prenatal en 7 días.");
+  await page.selectOption('#counter-form select[data-field^="follow_up.service"]', "prenatal");
+  await page.click("#counter-form button[type=submit]");
+  await referralStatus(page, id, "counter_referred");
+
+  // Clinic clinician: read the counter-referral, acknowledge, book the follow-up.
+  await as(page, "clinic-clinician");
+  await page.click('nav a[href="#referrals"]');
+  await page.click(`tr[data-referral="${id}"] a`);
+  await referralStatus(page, id, "counter_referred");
+  assert.match(await page.textContent("#counter-referral"), /Sulfato de magnesio/);
+  await page.click("#acknowledge");
+  await referralStatus(page, id, "completed");
+  await page.click("#follow-up-booking .slot >> nth=0");
+  await page.waitForSelector("#follow-up-done");
+  const timeline = await page.textContent(".timeline");
+  for (const step of ["solicitada", "aceptada", "programada", "en atención", "contrarreferida", "completada"]) {
+    assert.ok(timeline.includes(step), `timeline shows ${step}: ${timeline}`);
+  }
+  if (shots) await screenshot(page, `${shots}-referral-timeline`);
+  await noSeriousViolations(page, "referral page");
+  return id;
+}
+
+test("standalone: the referral loop by clicks, reload keeps it, audit verifies", async () => {
+  const page = await openPage(browser.context, `${server.url}?lang=es&clock=${CLOCK}`);
+  record("standalone_first_load_usable_ms", Math.round(await page.evaluate(() => window.enlace.readyFromNavigation)));
+  await noSeriousViolations(page, "patients (clerk)");
+  await screenshot(page, "standalone-patients");
+  const id = await referralLoop(page, "standalone");
+
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  record("standalone_reload_usable_ms", Math.round(await page.evaluate(() => window.enlace.readyFromNavigation)));
+  assert.equal(await page.evaluate(() => window.enlace.identity.label), "clinic-clinician");
+  await show(page, `#referral/${id}`);
+  await referralStatus(page, id, "completed");
+  await page.waitForSelector("#follow-up-done");
+
+  await as(page, "auditor");
+  await page.fill('[data-field="referral"]', String(id));
+  await page.click("form.panel button[type=submit]");
+  await page.waitForFunction(() => document.querySelectorAll("#audit-results tbody tr").length >= 6);
+  await page.click("#verify");
+  await page.waitForSelector("#verdict[data-broken=false]");
+  await screenshot(page, "standalone-audit");
+  await noSeriousViolations(page, "audit");
+
+  // The scheduler's week view with fill levels.
+  await as(page, "clinic-clerk");
+  await page.click('nav a[href="#scheduler"]');
+  await page.waitForSelector(".calendar .day .fillbar");
+  await screenshot(page, "standalone-scheduler");
+  await noSeriousViolations(page, "scheduler");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("errors from the engine are shown next to their field, in the user's language", async () => {
+  const page = await openPage(browser.context, `${server.url}?lang=es&clock=${CLOCK}`);
+  await as(page, "clinic-clerk");
+  await page.click('nav a[href="#patients"]');
+  // An empty name: the engine refuses `beneficiary.name`.
+  await page.fill('[data-field="beneficiary.id id"]', "MX-29990001");
+  await page.fill('[data-field="beneficiary.birth_date"]', "1994-02-11");
+  await page.click('form[aria-labelledby="reg-h"] button[type=submit]');
+  const nameErr = page.locator('[data-field="beneficiary.name"] ~ .field-error');
+  await nameErr.waitFor();
+  assert.match(await nameErr.textContent(), /Revise beneficiary\.name/);
+  assert.equal(await page.getAttribute('[data-field="beneficiary.name"]', "aria-invalid"), "true");
+  // A duplicate id: `already_exists`, next to the id.
+  await page.fill('[data-field="beneficiary.name"]', "Ana López Cruz");
+  await page.fill('[data-field="beneficiary.id id"]', "MX-10000001");
+  await page.click('form[aria-labelledby="reg-h"] button[type=submit]');
+  const idErr = page.locator('[data-field="beneficiary.id id"] ~ .field-error');
+  await page.waitForFunction(() => /ya existe/.test(document.querySelector('[data-field="beneficiary.id id"] ~ .field-error').textContent));
+  assert.equal(await idErr.getAttribute("data-code"), "already_exists");
+  await screenshot(page, "errors-register");
+  await noSeriousViolations(page, "form with errors");
+
+  // A malformed ICD-10 code in a referral: next to the codes, in Portuguese.
+  await page.selectOption("#lang", "pt");
+  await as(page, "clinic-clinician");
+  await page.click('nav a[href="#new-referral"]');
+  await page.fill('form[role=search] input[data-field="text"]', "MX-10000003");
+  await page.click("form[role=search] button[type=submit]");
+  await page.click('tr:has(td:text-is("MX-10000003")) button');
+  await page.fill('[data-field="reason.icd10"]', "pre-eclampsia");
+  await page.fill('[data-field="reason.text"]', "Hipertensão");
+  await page.click("form.panel button[type=submit]");
+  const icdErr = page.locator('[data-field="reason.icd10"] ~ .field-error');
+  await icdErr.waitFor();
+  assert.match(await icdErr.textContent(), /^Verifique reason\.icd10/);
+  // Acting where the role may not: a clerk cannot accept a referral.
+  await page.selectOption("#lang", "en");
+  await as(page, "hospital-clerk");
+  const out = await page.evaluate(() => window.enlace.backend.query(window.enlace.identity.actor, { type: "worklist", facility: "F0004" }));
+  assert.ok(out.answer || out.error, "the worklist query answers");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("each language renders, dates in the facility's zone and the user's locale", async () => {
+  const page = await openPage(browser.context, `${server.url}?lang=es&clock=${CLOCK}`);
+  await as(page, "hospital-coordinator");
+  const expect = { es: ["Bandeja de entrada", "Actuando como"], pt: ["Fila de entrada", "Atuando como"], en: ["Incoming worklist", "Acting as"] };
+  const clocks = {};
+  for (const [lang, words] of Object.entries(expect)) {
+    await page.selectOption("#lang", lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+    const text = await page.textContent("body");
+    for (const w of words) assert.ok(text.includes(w), `${lang}: ${w}`);
+    clocks[lang] = await page.textContent("#clock");
+    await screenshot(page, `language-${lang}`);
+    await noSeriousViolations(page, `worklist in ${lang}`);
+  }
+  // The hospital F0004 is in America/Asuncion (UTC-3): 14:30Z is 11:30 there.
+  assert.match(clocks.en, /11:30/);
+  assert.match(clocks.es, /11:30/);
+  assert.notEqual(clocks.es, clocks.en);
+  assert.notEqual(clocks.pt, clocks.en);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("figures: a 1,000-referral worklist and a slot calendar render without jank", async () => {
+  // A fresh profile so the network is seeded anew.
+  const fresh = await launch();
+  try {
+    const page = await openPage(fresh.context, `${server.url}?lang=en&clock=${CLOCK}`);
+    const created = await page.evaluate(async () => {
+      const { backend } = window.enlace;
+      const actor = backend.identities.find((i) => i.label === "clinic-clinician").actor;
+      const prios = ["emergency", "urgent", "priority", "routine"];
+      let ok = 0;
+      for (let i = 0; i < 1000; i++) {
+        const out = backend.engine.execute({
+          actor,
+          at: new Date(Date.now() + window.enlace.settings.clockOffset - (1000 - i) * 60000).toISOString(),
+          key: null,
+          command: {
+            type: "create_referral",
+            beneficiary: `MX-${String(10000000 + (i % 40)).padStart(8, "0")}`,
+            service: "obs-hr",
+            destination: { facility: "F0004" },
+            priority: prios[i % 4],
+            reason: { icd10: ["O14.1"], text: `Referral ${i}` },
+          },
+        });
+        if ("ok" in out) ok++;
+        else throw new Error(JSON.stringify(out.error));
+      }
+      await backend.store.putMany("journal", backend.engine.entriesAfter(backend.saved));
+      backend.saved = backend.engine.seq;
+      return ok;
+    });
+    assert.equal(created, 1000);
+    await as(page, "hospital-coordinator");
+    await page.evaluate(() => {
+      window.__long = [];
+      new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: "longtask", buffered: false });
+    });
+    // Worklist: from navigation to 1,000 rows painted.
+    const worklist = await page.evaluate(async () => {
+      location.hash = "#patients";
+      await new Promise((r) => setTimeout(r, 300));
+      window.__long = [];
+      const t0 = performance.now();
+      location.hash = "#worklist";
+      while (document.querySelectorAll("#worklist tbody tr").length < 1000) await new Promise((r) => requestAnimationFrame(r));
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { ms: performance.now() - t0, rows: document.querySelectorAll("#worklist tbody tr").length };
+    });
+    const overdueShown = await page.textContent("#worklist-summary");
+    await screenshot(page, "figures-worklist-1000");
+    const worklistLong = await page.evaluate(() => Math.max(0, ...window.__long));
+    assert.equal(worklist.rows, 1000);
+    record("worklist_1000_render_ms", Math.round(worklist.ms));
+    record("worklist_1000_longest_task_ms", Math.round(worklistLong));
+    assert.match(overdueShown, /1,?000 open referrals/);
+    // The worklist query alone, in the page's engine.
+    const queryMs = await page.evaluate(() => {
+      const { backend, identity } = window.enlace;
+      const t0 = performance.now();
+      const r = backend.engine.query(identity.actor, { type: "worklist", facility: "F0004", limit: 1000 }, new Date(Date.now() + window.enlace.settings.clockOffset));
+      if (!("answer" in r)) throw new Error("worklist");
+      return performance.now() - t0;
+    });
+    record("worklist_1000_engine_query_ms", Math.round(queryMs * 10) / 10);
+    // Slot calendar: referral 1 accepted, then its calendar of free places.
+    await page.evaluate(() => (location.hash = "#referral/1"));
+    await page.waitForSelector("#accept");
+    await page.click("#accept");
+    await page.waitForSelector("#schedule .slot");
+    const calendar = await page.evaluate(async () => {
+      location.hash = "#worklist";
+      while (!document.querySelector("#worklist")) await new Promise((r) => requestAnimationFrame(r));
+      window.__long = [];
+      const t0 = performance.now();
+      location.hash = "#referral/1";
+      while (!document.querySelector("#schedule .slot")) await new Promise((r) => requestAnimationFrame(r));
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { ms: performance.now() - t0, slots: document.querySelectorAll("#schedule .slot").length, long: Math.max(0, ...window.__long) };
+    });
+    record("slot_calendar_render_ms", Math.round(calendar.ms));
+    record("slot_calendar_slots", calendar.slots);
+    record("slot_calendar_longest_task_ms", Math.round(calendar.long));
+    assert.ok(calendar.slots > 0);
+    // Budgets: usable within 1 s; no single task long enough to drop a
+    // second of frames.
+    assert.ok(worklist.ms < 1000, `worklist rendered in ${worklist.ms} ms`);
+    assert.ok(calendar.ms < 1000, `calendar rendered in ${calendar.ms} ms`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
+test("connected: the loop against a real enlace-host, then offline with a refused booking", async () => {
+  const host = await startHost();
+  const fresh = await launch();
+  try {
+    const page = await openPage(fresh.context, `${host.url}/?lang=es`);
+    await show(page, "#connect");
+    const tokens = Object.entries(host.tokens).map(([l, tk]) => `${l}\t${tk}`).join("\n");
+    await page.fill("#host-url", host.url);
+    await page.fill("#tokens", tokens);
+    await Promise.all([page.waitForEvent("load"), page.click("#connect")]);
+    await page.waitForSelector("body[data-ready=true]");
+    assert.equal(await page.evaluate(() => window.enlace.backend.mode), "connected");
+    record("connected_usable_ms", Math.round(await page.evaluate(() => window.enlace.readyFromNavigation)));
+    await screenshot(page, "connected-patients");
+    await noSeriousViolations(page, "connected");
+    const id = await referralLoop(page, "connected");
+    // The host holds the loop: read it back through the API.
+    const r = await host.api("auditor", "GET", `/v1/audit?referral=${id}`);
+    assert.equal(r.status, 200);
+    const commands = r.body.map((e) => e.command);
+    for (const c of ["create_referral", "accept_referral", "schedule_referral", "mark_arrived", "send_counter_referral", "acknowledge_counter_referral"]) {
+      assert.ok(commands.includes(c), `${c} in ${commands}`);
+    }
+
+    // Offline at the clinic: the clerk keeps working, one booking is refused later.
+    await as(page, "clinic-clerk");
+    await show(page, "#patients/MX-10000001");
+    await page.waitForSelector("section.panel .slot");
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await show(page, "#patients/MX-10000001");
+    await page.waitForSelector("section.panel .slot");
+    const slot = await page.evaluate(() => {
+      const b = document.querySelector("section.panel .slot");
+      return { agenda: b.dataset.agenda, start: b.dataset.start };
+    });
+    await fresh.context.setOffline(true);
+    await page.evaluate(() => window.enlace.backend.probe());
+    await page.waitForSelector("#net.offline");
+    await screenshot(page, "offline-banner");
+    await page.click(`section.panel .slot[data-start="${slot.start}"][data-agenda="${slot.agenda}"]`);
+    await page.waitForSelector("section.panel .outcome.queued");
+    // The clinic also registers a beneficiary offline: accepted later.
+    await show(page, "#patients");
+    await page.fill('[data-field="beneficiary.id id"]', "MX-20000077");
+    await page.fill('[data-field="beneficiary.name"]', "Itzel Cruz Gómez");
+    await page.fill('[data-field="beneficiary.birth_date"]', "1998-05-04");
+    await page.click('form[aria-labelledby="reg-h"] button[type=submit]');
+    await page.waitForSelector('form[aria-labelledby="reg-h"] .outcome.queued');
+    // Meanwhile someone else takes the same slot through the host's API.
+    const taken = await host.api("clinic-clinician", "POST", "/v1/appointments", { agenda: slot.agenda, start: slot.start, beneficiary: "MX-10000002" });
+    assert.equal(taken.status, 200, JSON.stringify(taken.body));
+    await fresh.context.setOffline(false);
+    await page.waitForSelector("p.banner.bad a[href='#outbox']", { timeout: 20000 });
+    await page.click("p.banner.bad a[href='#outbox']");
+    await page.waitForSelector("#outbox tr[data-state=refused]");
+    const refused = await page.textContent("#outbox tr[data-state=refused]");
+    assert.match(refused, /Ese horario ya está lleno/);
+    assert.equal(await page.getAttribute("#outbox tr[data-state=refused] td[data-code]", "data-code"), "slot_full");
+    await page.waitForSelector("#outbox tr[data-state=sent]");
+    await screenshot(page, "offline-refused");
+    await noSeriousViolations(page, "queued work");
+    const ben = await host.api("clinic-clerk", "GET", "/v1/beneficiaries?text=MX-20000077");
+    assert.equal(ben.body.length, 1, "the beneficiary registered offline reached the host");
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+    await host.stop();
+  }
+});

@@ -1,0 +1,388 @@
+// Two backends with one interface, so that every view works in both modes:
+//
+//   execute(actor, command) -> {ok: Outcome} | {error: ErrorBody} | {queued: Item}
+//   query(actor, query)     -> {answer: {type, value}, stale?} | {error: ErrorBody}
+//
+// LocalBackend runs the engine in the page and keeps its journal in
+// IndexedDB; HttpBackend sends each command and query to an enlace-host
+// (host/src/http/routes.rs) and, while the host cannot be reached, queues
+// the clinic's work in an outbox persisted in IndexedDB. Neither decides
+// anything: the engine (in the page or in the host) answers.
+
+import init, { Engine, seedDemoNetworkAt, demoActors } from "./engine/enlace.js";
+
+// --- IndexedDB ---------------------------------------------------------------
+
+const DB_NAME = "enlace-web-demo";
+const DB_VERSION = 1;
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      db.createObjectStore("journal", { keyPath: "seq" });
+      db.createObjectStore("outbox", { keyPath: "id" });
+      db.createObjectStore("cache");
+      db.createObjectStore("meta");
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function tx(db, store, mode, fn) {
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(store, mode);
+    const s = t.objectStore(store);
+    let out;
+    const r = fn(s);
+    if (r && "onsuccess" in r) r.onsuccess = () => (out = r.result);
+    t.oncomplete = () => resolve(out);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error);
+  });
+}
+
+export class Store {
+  static async open() {
+    const s = new Store();
+    s.db = await openDb();
+    return s;
+  }
+  all(store) {
+    return tx(this.db, store, "readonly", (s) => s.getAll());
+  }
+  get(store, key) {
+    return tx(this.db, store, "readonly", (s) => s.get(key));
+  }
+  put(store, value, key) {
+    return tx(this.db, store, "readwrite", (s) => (key === undefined ? s.put(value) : s.put(value, key)));
+  }
+  putMany(store, values) {
+    return tx(this.db, store, "readwrite", (s) => {
+      for (const v of values) s.put(v);
+    });
+  }
+  delete(store, key) {
+    return tx(this.db, store, "readwrite", (s) => s.delete(key));
+  }
+  clear(store) {
+    return tx(this.db, store, "readwrite", (s) => s.clear());
+  }
+}
+
+let engineReady;
+/** Loads the engine's .wasm once. */
+export function loadEngine() {
+  engineReady ??= init();
+  return engineReady;
+}
+
+// --- standalone: the engine in the page --------------------------------------
+
+export class LocalBackend {
+  mode = "standalone";
+
+  /** Restores the journal from IndexedDB, or seeds the demo network at `now`. */
+  static async open(store, now) {
+    await loadEngine();
+    const b = new LocalBackend();
+    b.store = store;
+    b.now = now;
+    const entries = await store.all("journal");
+    if (entries.length > 0) {
+      entries.sort((a, x) => a.seq - x.seq);
+      b.engine = Engine.fromJournal(entries);
+      b.restored = entries.length;
+    } else {
+      b.engine = seedDemoNetworkAt(new Date(now()).toISOString());
+      await store.putMany("journal", b.engine.journal());
+      b.restored = 0;
+    }
+    b.saved = b.engine.seq;
+    const actors = demoActors();
+    b.identities = Object.entries(actors).map(([label, actor]) => ({ label, actor }));
+    return b;
+  }
+
+  async execute(actor, command, key) {
+    const out = this.engine.execute({
+      actor,
+      at: new Date(this.now()).toISOString(),
+      key: key ?? null,
+      command,
+    });
+    if ("ok" in out && this.engine.seq > this.saved) {
+      // Persisted before the answer is shown: a reload keeps what was seen.
+      await this.store.putMany("journal", this.engine.entriesAfter(this.saved));
+      this.saved = this.engine.seq;
+    }
+    return out;
+  }
+
+  async query(actor, query) {
+    return this.engine.query(actor, query, new Date(this.now()));
+  }
+
+  async reset() {
+    await this.store.clear("journal");
+  }
+}
+
+// --- connected: an enlace-host ------------------------------------------------
+
+// Commands by type: the route that carries them (host/src/http/routes.rs).
+// Path parameters come out of the command; `wrap` sends one field as the body.
+const COMMANDS = {
+  configure_network: ["PUT", "/v1/network"],
+  define_service: ["POST", "/v1/services", "service"],
+  declare_holiday: ["POST", "/v1/holidays"],
+  define_agreement: ["POST", "/v1/agreements", "agreement"],
+  register_facility: ["POST", "/v1/facilities", "facility"],
+  define_agenda: ["POST", "/v1/agendas", "agenda"],
+  add_closure: ["POST", "/v1/agendas/{agenda}/closures", "closure"],
+  register_beneficiary: ["POST", "/v1/beneficiaries", "beneficiary"],
+  set_coverage: ["PUT", "/v1/beneficiaries/{beneficiary}/coverage", "coverage"],
+  book_appointment: ["POST", "/v1/appointments"],
+  cancel_appointment: ["POST", "/v1/appointments/{appointment}/cancel"],
+  reschedule_appointment: ["POST", "/v1/appointments/{appointment}/reschedule"],
+  mark_arrived: ["POST", "/v1/appointments/{appointment}/arrive"],
+  mark_fulfilled: ["POST", "/v1/appointments/{appointment}/fulfil"],
+  mark_no_show: ["POST", "/v1/appointments/{appointment}/no-show"],
+  join_waitlist: ["POST", "/v1/waitlist"],
+  leave_waitlist: ["POST", "/v1/waitlist/{entry}/leave"],
+  create_referral: ["POST", "/v1/referrals"],
+  receive_referral: ["POST", "/v1/referrals/{referral}/receive"],
+  accept_referral: ["POST", "/v1/referrals/{referral}/accept"],
+  reject_referral: ["POST", "/v1/referrals/{referral}/reject"],
+  redirect_referral: ["POST", "/v1/referrals/{referral}/redirect"],
+  escalate_referral: ["POST", "/v1/referrals/{referral}/escalate"],
+  schedule_referral: ["POST", "/v1/referrals/{referral}/schedule"],
+  send_counter_referral: ["POST", "/v1/referrals/{referral}/counter-referral", "counter_referral"],
+  acknowledge_counter_referral: ["POST", "/v1/referrals/{referral}/acknowledge"],
+  cancel_referral: ["POST", "/v1/referrals/{referral}/cancel"],
+  close_referral: ["POST", "/v1/referrals/{referral}/close"],
+};
+
+// Queries by type: the GET route; remaining fields go to the query string
+// (`facilities` is sent as repeated `facility`).
+const QUERIES = {
+  facilities: "/v1/facilities",
+  services: "/v1/services",
+  agendas: "/v1/agendas",
+  free_slots: "/v1/slots",
+  agenda_view: "/v1/agendas/{agenda}/slots",
+  agenda_appointments: "/v1/agendas/{agenda}/appointments",
+  find_beneficiaries: "/v1/beneficiaries",
+  beneficiary_appointments: "/v1/beneficiaries/{beneficiary}/appointments",
+  utilization: "/v1/agendas/{agenda}/utilization",
+  waitlist: "/v1/waitlist",
+  worklist: "/v1/facilities/{facility}/worklist",
+  outgoing_referrals: "/v1/facilities/{facility}/referrals",
+  referral: "/v1/referrals/{referral}",
+  breach_report: "/v1/facilities/{facility}/breaches",
+  suggest_destinations: "/v1/beneficiaries/{beneficiary}/destinations",
+  audit_trail: "/v1/audit",
+  verify_audit: "/v1/audit/verify",
+  conditionality: "/v1/reports/conditionality",
+};
+
+/** Work a clinic may do with no connection: its own agendas, beneficiaries and referral drafts. */
+const QUEUEABLE = new Set([
+  "register_beneficiary",
+  "set_coverage",
+  "book_appointment",
+  "cancel_appointment",
+  "reschedule_appointment",
+  "join_waitlist",
+  "create_referral",
+]);
+
+function fillPath(template, fields) {
+  const rest = { ...fields };
+  const path = template.replace(/\{(\w+)\}/g, (_, k) => {
+    const v = rest[k];
+    delete rest[k];
+    return encodeURIComponent(String(v));
+  });
+  return { path, rest };
+}
+
+class Offline extends Error {}
+
+export class HttpBackend {
+  mode = "connected";
+
+  /**
+   * `identities`: [{label, token}]; each token is asked who it speaks for
+   * (GET /v1/me). Throws when the host cannot be reached or refuses a token.
+   */
+  static async open(store, base, identities, onChange) {
+    const b = new HttpBackend();
+    b.store = store;
+    b.base = base.replace(/\/$/, "");
+    b.onChange = onChange;
+    b.online = true;
+    b.identities = [];
+    for (const { label, token } of identities) {
+      const res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      if (!res.ok) throw new Error(`${label}: ${res.status}`);
+      const me = await res.json();
+      b.identities.push({ label, token, actor: me.actor });
+    }
+    b.outbox = (await store.all("outbox")).sort((x, y) => x.id - y.id);
+    window.addEventListener("online", () => b.probe());
+    window.addEventListener("offline", () => b.setOnline(false));
+    b.timer = setInterval(() => {
+      if (!b.online || b.outbox.some((i) => i.state === "queued")) b.probe();
+    }, 3000);
+    return b;
+  }
+
+  tokenOf(actor) {
+    const id = this.identities.find((i) => i.actor.user === actor.user && i.actor.facility === actor.facility && i.actor.role === actor.role);
+    return id?.token;
+  }
+
+  setOnline(on) {
+    if (this.online !== on) {
+      this.online = on;
+      this.onChange?.();
+    }
+  }
+
+  async fetch(path, init) {
+    let res;
+    try {
+      res = await fetch(`${this.base}${path}`, init);
+    } catch {
+      this.setOnline(false);
+      throw new Offline();
+    }
+    this.setOnline(true);
+    const text = await res.text();
+    const body = text ? JSON.parse(text) : null;
+    return { ok: res.ok, status: res.status, body };
+  }
+
+  /** Is the host back? Then send what is queued. */
+  async probe() {
+    try {
+      const res = await fetch(`${this.base}/healthz`, { cache: "no-store" });
+      if (res.ok) {
+        this.setOnline(true);
+        await this.flush();
+      }
+    } catch {
+      this.setOnline(false);
+    }
+  }
+
+  async send(token, command, key) {
+    const [method, template, wrap] = COMMANDS[command.type];
+    const { type, ...fields } = command;
+    const { path, rest } = fillPath(template, fields);
+    const body = wrap ? rest[wrap] : rest;
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    if (key) headers["idempotency-key"] = key;
+    const r = await this.fetch(path, { method, headers, body: JSON.stringify(body) });
+    return r.ok ? { ok: r.body } : { error: r.body };
+  }
+
+  async execute(actor, command, key) {
+    const token = this.tokenOf(actor);
+    key ??= crypto.randomUUID();
+    if (this.online && !this.outbox.some((i) => i.state === "queued")) {
+      try {
+        return await this.send(token, command, key);
+      } catch (e) {
+        if (!(e instanceof Offline)) throw e;
+      }
+    }
+    if (!QUEUEABLE.has(command.type)) {
+      return { error: { code: "offline", message: "the host cannot be reached", details: {} } };
+    }
+    // Queued behind anything already waiting, so the host sees the clinic's
+    // work in the order it was done. The key makes a resend harmless.
+    const item = {
+      id: Date.now() * 1000 + (this.outbox.length % 1000),
+      key,
+      actor,
+      command,
+      queued_at: new Date().toISOString(),
+      state: "queued",
+    };
+    this.outbox.push(item);
+    await this.store.put("outbox", item);
+    this.onChange?.();
+    return { queued: item };
+  }
+
+  /** Sends queued work in order; stops at the first network failure. */
+  async flush() {
+    if (this.flushing) return;
+    this.flushing = true;
+    let changed = false;
+    try {
+      for (const item of this.outbox) {
+        if (item.state !== "queued") continue;
+        let out;
+        try {
+          out = await this.send(this.tokenOf(item.actor), item.command, item.key);
+        } catch (e) {
+          if (e instanceof Offline) break;
+          throw e;
+        }
+        item.state = "ok" in out ? "sent" : "refused";
+        item.result = out.ok ?? null;
+        item.error = out.error ?? null;
+        item.sent_at = new Date().toISOString();
+        await this.store.put("outbox", item);
+        changed = true;
+      }
+    } finally {
+      this.flushing = false;
+    }
+    if (changed) this.onChange?.({ flushed: true });
+  }
+
+  async dismiss(id) {
+    this.outbox = this.outbox.filter((i) => i.id !== id);
+    await this.store.delete("outbox", id);
+    this.onChange?.();
+  }
+
+  async query(actor, query) {
+    const token = this.tokenOf(actor);
+    const { type, ...fields } = query;
+    const { path, rest } = fillPath(QUERIES[type], fields);
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(rest)) {
+      if (v === null || v === undefined) continue;
+      if (k === "facilities") for (const f of v) qs.append("facility", f);
+      else qs.append(k, String(v));
+    }
+    const url = qs.toString() ? `${path}?${qs}` : path;
+    const cacheKey = `${token}|${url}`;
+    if (this.online) {
+      try {
+        const r = await this.fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        if (!r.ok) return { error: r.body };
+        // The last answer is kept for offline use at the clinic.
+        this.store.put("cache", r.body, cacheKey);
+        return { answer: { type, value: r.body } };
+      } catch (e) {
+        if (!(e instanceof Offline)) throw e;
+      }
+    }
+    const cached = await this.store.get("cache", cacheKey);
+    if (cached !== undefined) return { answer: { type, value: cached }, stale: true };
+    return { error: { code: "offline", message: "the host cannot be reached", details: {} } };
+  }
+
+  async reset() {
+    await this.store.clear("outbox");
+    await this.store.clear("cache");
+  }
+}

@@ -1,0 +1,297 @@
+// The hospital's views: the incoming worklist sorted by deadline, and a
+// referral's page, which serves both ends of the loop: the destination
+// accepts, rejects, redirects, escalates, schedules, marks arrival or
+// no-show and writes the counter-referral; the origin follows the timeline,
+// acknowledges the counter-referral and books the follow-up.
+
+import { t, formatInstant, formatDuration } from "./i18n.js";
+import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays } from "./ui.js";
+import { slotCalendar } from "./calendar.js";
+
+const REJECT_REASONS = ["incomplete_information", "criteria_not_met", "service_not_available", "manage_at_origin", "not_eligible", "other"];
+const OUTCOMES = ["resolved", "improved", "ongoing", "referred_onward", "deceased"];
+
+function statusBadge(s) {
+  return h("span", { class: "status", dataset: { status: s } }, t(`st_${s}`));
+}
+
+/** "3 h 10 min left" or "Overdue by 2 h", as text and a mark that is not colour alone. */
+export function timeLeft(minutes) {
+  return minutes < 0
+    ? h("span", { class: "overdue-mark" }, `⚠ ${t("overdue_by", { t: formatDuration(minutes) })}`)
+    : h("span", { class: "left-mark" }, t("left", { t: formatDuration(minutes) }));
+}
+
+/** Rows of a worklist (`WorkItem[]`), built in one fragment. */
+export function worklistTable(ctx, items) {
+  const body = h("tbody");
+  const frag = document.createDocumentFragment();
+  const tz = ctx.tz;
+  for (const w of items) {
+    const tr = document.createElement("tr");
+    tr.dataset.referral = w.referral;
+    if (w.minutes_left < 0) tr.className = "overdue";
+    tr.append(
+      h("td", null, h("a", { href: `#referral/${w.referral}` }, `${t("open")} ${w.referral}`)),
+      h("td", null, t(`pr_${w.priority}`)),
+      h("td", null, ctx.serviceName(w.service)),
+      h("td", { class: "mono" }, w.beneficiary),
+      h("td", null, ctx.facilityName(w.origin)),
+      h("td", null, statusBadge(w.status)),
+      h("td", null, formatInstant(w.deadline, tz)),
+      h("td", null, timeLeft(w.minutes_left)),
+    );
+    frag.append(tr);
+  }
+  body.append(frag);
+  return h(
+    "table",
+    { id: "worklist" },
+    h("thead", null, h("tr", null, ...["#", t("priority"), t("service"), t("beneficiary"), t("origin"), t("status"), t("deadline"), t("time_left")].map((k) => h("th", { scope: "col" }, k)))),
+    body,
+  );
+}
+
+/** The incoming worklist of the actor's facility, most pressing first. */
+export async function worklist(ctx) {
+  const root = h("div", null, h("h1", null, t("view_worklist")));
+  const out = await ctx.query({ type: "worklist", facility: ctx.actor.facility, limit: 1000 });
+  if (!out.answer) {
+    root.append(h("p", { class: "outcome error", role: "alert" }, out.error.message));
+    return root;
+  }
+  const w = out.answer.value;
+  root.append(h("p", { id: "worklist-summary" }, t("worklist_summary", { total: w.total, overdue: w.overdue })));
+  root.append(w.items.length ? worklistTable(ctx, w.items) : h("p", null, t("none")));
+  return root;
+}
+
+// --- one referral ---------------------------------------------------------------
+
+function summaryList(ctx, r) {
+  const zone = ctx.facilityZone(r.destination);
+  const dl = h("dl", { class: "grid2" });
+  const add = (k, v) => dl.append(h("div", null, h("dt", null, k), h("dd", null, v)));
+  add(t("status"), statusBadge(r.status));
+  add(t("beneficiary"), r.beneficiary);
+  add(t("service"), ctx.serviceName(r.service));
+  add(t("priority"), t(`pr_${r.priority}`));
+  add(t("origin"), ctx.facilityName(r.origin));
+  add(t("destination"), ctx.facilityName(r.destination));
+  add(t("f_icd10"), r.reason.icd10.join(", "));
+  add(t("f_reason_text"), r.reason.text);
+  add(t("deadline"), formatInstant(r.accepted_at ? r.appointment_due : r.accept_due, zone));
+  if (r.first_appointment_start) add(t("when"), formatInstant(r.first_appointment_start, zone));
+  if (r.attachments.length) add(t("f_attachments"), r.attachments.map((a) => `${a.title} (${a.media_type}, ${a.id})`).join("; "));
+  return dl;
+}
+
+function timeline(ctx, r) {
+  return h(
+    "ol",
+    { class: "timeline", "aria-label": t("timeline") },
+    ...r.timeline.map((s) =>
+      h(
+        "li",
+        null,
+        h("strong", null, t(`st_${s.status}`)),
+        ` — ${formatInstant(s.at, ctx.facilityZone(s.facility ?? r.origin))} — ${s.user} (${t(`role_${s.role}`)}${s.facility ? `, ${ctx.facilityName(s.facility)}` : ""})`,
+        s.note ? h("div", { class: "muted" }, s.note) : null,
+      ),
+    ),
+  );
+}
+
+function counterReferral(ctx, c) {
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "cr-h", id: "counter-referral" },
+    h("h2", { id: "cr-h" }, t("counter_referral")),
+    h("p", null, `${t("diagnoses")}: ${c.summary.diagnoses.join(", ")}`),
+    h("p", null, `${t("procedures")}: ${c.summary.procedures.join(", ") || "—"}`),
+    h("p", null, `${t("outcome")}: ${t(`co_${c.summary.outcome}`)}`),
+    h("p", null, `${t("summary")}: ${c.summary.text}`),
+    h("p", null, `${t("instructions")}: ${c.instructions}`),
+    c.follow_up ? h("p", { id: "follow-up" }, t("follow_up", { service: ctx.serviceName(c.follow_up.service), days: c.follow_up.within_days })) : null,
+  );
+}
+
+/** A button whose command's outcome shows in `scope`; re-renders on success. */
+function act(ctx, scope, label, command, success, attrs) {
+  return button(label, async () => {
+    const out = await ctx.exec(typeof command === "function" ? command() : command);
+    if (showOutcome(scope, out, success) && out.ok) ctx.rerender();
+  }, attrs);
+}
+
+function destinationActions(ctx, r) {
+  const panels = [];
+  const open = ["requested", "received"].includes(r.status);
+  if (open) {
+    const quick = h("section", { class: "panel", "aria-labelledby": "dec-h" }, h("h2", { id: "dec-h" }, t("actions")));
+    const note = input({ autocomplete: "off" });
+    const acceptForm = h("div", null, field(t("accept_note"), note, "note"));
+    quick.append(acceptForm);
+    const row = h("div", { class: "row-actions" });
+    if (r.status === "requested") row.append(act(ctx, quick, t("receive"), { type: "receive_referral", referral: r.id }, t("done"), { class: "secondary" }));
+    row.append(act(ctx, quick, t("accept"), () => ({ type: "accept_referral", referral: r.id, note: note.value }), t("done"), { id: "accept" }));
+    quick.append(row, outcomeArea());
+    panels.push(quick);
+
+    const reason = select(REJECT_REASONS.map((x) => [x, t(`rr_${x}`)]));
+    const text = input({ autocomplete: "off" });
+    const rej = h("section", { class: "panel", "aria-labelledby": "rej-h" }, h("h2", { id: "rej-h" }, t("reject")), field(t("reject_reason"), reason, "reason"), field(t("reject_text"), text, "text"));
+    rej.append(act(ctx, rej, t("reject"), () => ({ type: "reject_referral", referral: r.id, reason: reason.value, text: text.value }), t("done"), { id: "reject" }), outcomeArea());
+    panels.push(rej);
+
+    const others = [...ctx.facilities.values()].filter((f) => f.id !== r.destination && f.tier > 1);
+    const to = select(others.map((f) => [f.id, `${f.name} (${f.id})`]));
+    const why = input({ autocomplete: "off" });
+    const move = h("section", { class: "panel", "aria-labelledby": "mv-h" }, h("h2", { id: "mv-h" }, `${t("redirect")} / ${t("escalate")}`), field(t("redirect_to"), to, "to"), field(t("reason"), why, "reason"));
+    move.append(
+      h(
+        "div",
+        { class: "row-actions" },
+        act(ctx, move, t("redirect"), () => ({ type: "redirect_referral", referral: r.id, to: to.value, reason: why.value }), t("done"), { class: "secondary" }),
+        act(ctx, move, t("escalate"), () => ({ type: "escalate_referral", referral: r.id, to: null, reason: why.value }), t("done"), { class: "secondary" }),
+      ),
+      outcomeArea(),
+    );
+    panels.push(move);
+  }
+  return panels;
+}
+
+async function scheduleCalendar(ctx, r) {
+  const panel = h("section", { class: "panel", "aria-labelledby": "sch-h", id: "schedule" }, h("h2", { id: "sch-h" }, t("schedule_calendar")), outcomeArea());
+  const from = ctx.now();
+  const out = await ctx.query({
+    type: "free_slots",
+    service: r.service,
+    facilities: [r.destination],
+    from: new Date(from).toISOString(),
+    to: new Date(plusDays(from, 14)).toISOString(),
+    limit: 500,
+    for_referral: true,
+  });
+  if (!showOutcome(panel, out)) return panel;
+  panel.append(
+    slotCalendar(out.answer.value, ctx.facilityZone, async (slot) => {
+      const res = await ctx.exec({ type: "schedule_referral", referral: r.id, agenda: slot.agenda, start: slot.start });
+      const ev = res.ok?.events.find((e) => e.type === "referral_scheduled");
+      if (showOutcome(panel, res, t("scheduled", { id: ev?.appointment })) && res.ok) ctx.rerender();
+    }, t("schedule_calendar")),
+  );
+  return panel;
+}
+
+function visitPanel(ctx, r) {
+  const panel = h("section", { class: "panel", "aria-labelledby": "vis-h" }, h("h2", { id: "vis-h" }, `${t("appointments")} #${r.appointment}`));
+  const row = h("div", { class: "row-actions" });
+  if (r.status === "scheduled") {
+    row.append(
+      act(ctx, panel, t("arrived"), { type: "mark_arrived", appointment: r.appointment }, t("done"), { id: "arrive" }),
+      act(ctx, panel, t("no_show"), { type: "mark_no_show", appointment: r.appointment }, t("done"), { class: "secondary", id: "no-show" }),
+    );
+  }
+  if (r.status === "in_progress") row.append(act(ctx, panel, t("fulfil"), { type: "mark_fulfilled", appointment: r.appointment }, t("done"), { class: "secondary" }));
+  panel.append(row, outcomeArea());
+  return panel;
+}
+
+function counterForm(ctx, r) {
+  const f = {
+    diagnoses: input({ value: r.reason.icd10.join(", "), autocomplete: "off" }),
+    procedures: input({ autocomplete: "off" }),
+    outcome: select(OUTCOMES.map((o) => [o, t(`co_${o}`)]), { value: "improved" }),
+    text: h("textarea", { rows: 3 }),
+    instructions: h("textarea", { rows: 2 }),
+    service: select([["", "—"], ...[...ctx.services.values()].filter((s) => ctx.facilities.get(r.origin)?.services.includes(s.code)).map((s) => [s.code, s.name])]),
+    days: input({ type: "number", min: 1, value: 7 }),
+  };
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "cf-h", id: "counter-form" },
+    h("h2", { id: "cf-h" }, t("write_counter")),
+    field(t("f_diagnoses"), f.diagnoses, "summary.diagnoses"),
+    field(t("f_procedures"), f.procedures, "summary.procedures"),
+    field(t("outcome"), f.outcome, "summary.outcome"),
+    field(t("f_summary"), f.text, "summary.text"),
+    field(t("f_instructions"), f.instructions, "instructions"),
+    field(t("f_follow_service"), f.service, "follow_up.service follow_up"),
+    field(t("f_follow_days"), f.days, "follow_up.within_days"),
+    h("button", { type: "submit" }, t("send_counter")),
+    outcomeArea(),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const counter_referral = {
+      summary: { diagnoses: list(f.diagnoses.value), procedures: list(f.procedures.value), outcome: f.outcome.value, text: f.text.value },
+      instructions: f.instructions.value,
+      follow_up: f.service.value ? { service: f.service.value, within_days: Number(f.days.value), note: "" } : null,
+    };
+    const out = await ctx.exec({ type: "send_counter_referral", referral: r.id, counter_referral });
+    if (showOutcome(form, out, t("counter_sent")) && out.ok) ctx.rerender();
+  });
+  return form;
+}
+
+async function originActions(ctx, r) {
+  const panels = [];
+  if (r.status === "counter_referred") {
+    const p = h("section", { class: "panel", "aria-labelledby": "ack-h" }, h("h2", { id: "ack-h" }, t("acknowledge")));
+    p.append(act(ctx, p, t("acknowledge"), { type: "acknowledge_counter_referral", referral: r.id }, t("acknowledged"), { id: "acknowledge" }), outcomeArea());
+    panels.push(p);
+  }
+  const follow = r.counter_referral?.follow_up;
+  if (follow && r.follow_up_appointment === null && ["counter_referred", "completed"].includes(r.status)) {
+    const p = h("section", { class: "panel", "aria-labelledby": "fu-h", id: "follow-up-booking" }, h("h2", { id: "fu-h" }, t("book_follow_up")), outcomeArea());
+    const from = ctx.now();
+    const out = await ctx.query({
+      type: "free_slots",
+      service: follow.service,
+      facilities: [r.origin],
+      from: new Date(from).toISOString(),
+      to: new Date(plusDays(from, follow.within_days)).toISOString(),
+      limit: 200,
+    });
+    if (showOutcome(p, out)) {
+      p.append(
+        slotCalendar(out.answer.value, ctx.facilityZone, async (slot) => {
+          const res = await ctx.exec({ type: "book_appointment", agenda: slot.agenda, start: slot.start, beneficiary: r.beneficiary, follow_up_of: r.id });
+          const ev = res.ok?.events.find((e) => e.type === "appointment_booked");
+          if (showOutcome(p, res, t("follow_up_booked", { id: ev?.appointment })) && res.ok) ctx.rerender();
+        }, t("book_follow_up")),
+      );
+    }
+    panels.push(p);
+  }
+  if (r.follow_up_appointment !== null) panels.push(h("p", { class: "outcome ok", id: "follow-up-done" }, t("follow_up_booked", { id: r.follow_up_appointment })));
+  return panels;
+}
+
+/** One referral: what it is, its timeline, and what the actor can do next. */
+export async function referral(ctx, id) {
+  const root = h("div");
+  const out = await ctx.query({ type: "referral", referral: Number(id) });
+  if (!out.answer) {
+    root.append(h("h1", null, t("referral", { id })), h("p", { class: "outcome error", role: "alert", dataset: { code: out.error.code } }, out.error.message));
+    return root;
+  }
+  const r = out.answer.value;
+  root.dataset.referral = r.id;
+  root.dataset.status = r.status;
+  root.append(h("h1", null, t("referral", { id: r.id })), summaryList(ctx, r));
+  if (out.stale) root.append(h("p", { class: "banner" }, t("offline_cached")));
+  const here = ctx.actor.facility;
+  if (here === r.destination) {
+    root.append(...destinationActions(ctx, r));
+    if (r.status === "accepted") root.append(await scheduleCalendar(ctx, r));
+    if (["scheduled", "in_progress"].includes(r.status) && r.appointment) root.append(visitPanel(ctx, r));
+    if (r.status === "in_progress") root.append(counterForm(ctx, r));
+  }
+  if (r.counter_referral) root.append(counterReferral(ctx, r.counter_referral));
+  if (here === r.origin) root.append(...(await originActions(ctx, r)));
+  root.append(h("h2", null, t("timeline")), timeline(ctx, r));
+  return root;
+}
