@@ -26,7 +26,8 @@ export function slotCalendar(slots, zoneOf, onPick, label) {
   for (const [name, d] of days) {
     const ul = h("ul");
     for (const s of d.slots) {
-      const text = `${formatTime(s.start, d.tz)} · ${t("slot_free", { n: s.free })}`;
+      const time = formatTime(s.start, d.tz);
+      const text = `${time} · ${t("slot_free", { n: s.free })}`;
       const b = h(
         "button",
         {
@@ -35,7 +36,8 @@ export function slotCalendar(slots, zoneOf, onPick, label) {
           dataset: { start: s.start, agenda: s.agenda },
           "aria-label": `${name} ${text} (${s.agenda})`,
         },
-        text,
+        h("span", null, time),
+        h("span", { class: "free" }, t("slot_free", { n: s.free })),
       );
       b.addEventListener("click", () => onPick(s, b));
       ul.append(h("li", null, b));

@@ -96,7 +96,7 @@ function timeline(ctx, r) {
         null,
         h("strong", null, t(`st_${s.status}`)),
         ` — ${formatInstant(s.at, ctx.facilityZone(s.facility ?? r.origin))} — ${s.user} (${t(`role_${s.role}`)}${s.facility ? `, ${ctx.facilityName(s.facility)}` : ""})`,
-        s.note ? h("div", { class: "muted" }, s.note) : null,
+        s.note ? h("div", { class: "muted" }, /^\d{4}-\d{2}-\d{2}T/.test(s.note) ? formatInstant(s.note, ctx.facilityZone(s.facility ?? r.destination)) : s.note) : null,
       ),
     ),
   );

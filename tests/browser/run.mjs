@@ -205,6 +205,19 @@ test("errors from the engine are shown next to their field, in the user's langua
   await page.close();
 });
 
+test("every error code of the engine has a phrase in each language", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { ROOT } = await import("./lib.mjs");
+  const src = readFileSync(join(ROOT, "core", "src", "error.rs"), "utf8");
+  const body = src.slice(src.indexOf("pub fn code(&self)"), src.indexOf("pub fn kind(&self)"));
+  const codes = [...body.matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(codes.length >= 25, `found ${codes.length} codes in core/src/error.rs`);
+  const { knownError } = await import(join(ROOT, "web-demo", "i18n.js"));
+  const missing = codes.filter((c) => !knownError(c));
+  assert.deepEqual(missing, [], "codes without a phrase in web-demo/i18n.js");
+});
+
 test("each language renders, dates in the facility's zone and the user's locale", async () => {
   const page = await openPage(browser.context, `${server.url}?lang=es&clock=${CLOCK}`);
   await as(page, "hospital-coordinator");
