@@ -22,34 +22,51 @@ export function timeLeft(minutes) {
     : h("span", { class: "left-mark" }, t("left", { t: formatDuration(minutes) }));
 }
 
-/** Rows of a worklist (`WorkItem[]`), built in one fragment. */
+const WORKLIST_COLUMNS = ["#", "priority", "service", "beneficiary", "origin", "status", "deadline", "time_left"];
+/** Rows per group: groups off screen are skipped by layout (`content-visibility: auto`). */
+const GROUP = 40;
+
+/**
+ * A worklist (`WorkItem[]`) as an ARIA table of CSS-grid rows, in groups of
+ * rows that the browser lays out only when they scroll into view, so that
+ * 1,000 referrals render in one short task.
+ */
 export function worklistTable(ctx, items) {
-  const body = h("tbody");
-  const frag = document.createDocumentFragment();
   const tz = ctx.tz;
-  for (const w of items) {
-    const tr = document.createElement("tr");
-    tr.dataset.referral = w.referral;
-    if (w.minutes_left < 0) tr.className = "overdue";
-    tr.append(
-      h("td", null, h("a", { href: `#referral/${w.referral}` }, `${t("open")} ${w.referral}`)),
-      h("td", null, t(`pr_${w.priority}`)),
-      h("td", null, ctx.serviceName(w.service)),
-      h("td", { class: "mono" }, w.beneficiary),
-      h("td", null, ctx.facilityName(w.origin)),
-      h("td", null, statusBadge(w.status)),
-      h("td", null, formatInstant(w.deadline, tz)),
-      h("td", null, timeLeft(w.minutes_left)),
-    );
-    frag.append(tr);
-  }
-  body.append(frag);
-  return h(
-    "table",
-    { id: "worklist" },
-    h("thead", null, h("tr", null, ...["#", t("priority"), t("service"), t("beneficiary"), t("origin"), t("status"), t("deadline"), t("time_left")].map((k) => h("th", { scope: "col" }, k)))),
-    body,
+  const table = h("div", { role: "table", id: "worklist", "aria-label": t("view_worklist"), "aria-rowcount": items.length + 1 });
+  table.append(
+    h(
+      "div",
+      { role: "rowgroup", class: "wl-head" },
+      h("div", { role: "row", class: "wl-row", "aria-rowindex": 1 }, ...WORKLIST_COLUMNS.map((k) => h("span", { role: "columnheader" }, k === "#" ? k : t(k)))),
+    ),
   );
+  const frag = document.createDocumentFragment();
+  for (let g = 0; g < items.length; g += GROUP) {
+    const group = h("div", { role: "rowgroup", class: "wl-group" });
+    for (let i = g; i < g + GROUP && i < items.length; i++) {
+      const w = items[i];
+      const row = document.createElement("div");
+      row.setAttribute("role", "row");
+      row.setAttribute("aria-rowindex", i + 2);
+      row.className = w.minutes_left < 0 ? "wl-row overdue" : "wl-row";
+      row.dataset.referral = w.referral;
+      row.append(
+        h("span", { role: "cell" }, h("a", { href: `#referral/${w.referral}` }, `${t("open")} ${w.referral}`)),
+        h("span", { role: "cell" }, t(`pr_${w.priority}`)),
+        h("span", { role: "cell" }, ctx.serviceName(w.service)),
+        h("span", { role: "cell", class: "mono" }, w.beneficiary),
+        h("span", { role: "cell" }, ctx.facilityName(w.origin)),
+        h("span", { role: "cell" }, statusBadge(w.status)),
+        h("span", { role: "cell" }, formatInstant(w.deadline, tz)),
+        h("span", { role: "cell" }, timeLeft(w.minutes_left)),
+      );
+      group.append(row);
+    }
+    frag.append(group);
+  }
+  table.append(frag);
+  return table;
 }
 
 /** The incoming worklist of the actor's facility, most pressing first. */

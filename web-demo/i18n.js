@@ -880,7 +880,14 @@ export function knownError(code) {
   return Object.hasOwn(ERRORS.en, code) && Object.hasOwn(ERRORS.es, code) && Object.hasOwn(ERRORS.pt, code);
 }
 
+let localeCache = null;
 function locale() {
+  if (localeCache?.lang === lang) return localeCache.value;
+  localeCache = { lang, value: findLocale() };
+  return localeCache.value;
+}
+
+function findLocale() {
   const nav = (navigator.languages || [navigator.language || ""]).find((l) => l.toLowerCase().startsWith(lang));
   return nav || DEFAULT_LOCALE[lang];
 }
@@ -915,10 +922,21 @@ export function formatDate(date) {
   return formatter("UTC", { dateStyle: "medium" }).format(new Date(`${date}T12:00:00Z`));
 }
 
+const numberFormats = new Map();
+function numberFormat(unit) {
+  const k = `${locale()}|${unit}`;
+  let f = numberFormats.get(k);
+  if (!f) {
+    f = new Intl.NumberFormat(locale(), { style: "unit", unit, unitDisplay: "short" });
+    numberFormats.set(k, f);
+  }
+  return f;
+}
+
 /** Minutes as "2 d 3 h" / "45 min", in the user's language via Intl. */
 export function formatDuration(minutes) {
   const m = Math.abs(Math.round(minutes));
-  const unit = (n, u) => new Intl.NumberFormat(locale(), { style: "unit", unit: u, unitDisplay: "short" }).format(n);
+  const unit = (n, u) => numberFormat(u).format(n);
   if (m < 60) return unit(m, "minute");
   if (m < 48 * 60) return `${unit(Math.floor(m / 60), "hour")} ${unit(m % 60, "minute")}`;
   return `${unit(Math.floor(m / 1440), "day")} ${unit(Math.floor((m % 1440) / 60), "hour")}`;

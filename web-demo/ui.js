@@ -163,3 +163,4 @@ export function localDate(ms, timeZone) {
   const get = (ty) => parts.find((p) => p.type === ty).value;
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
+
