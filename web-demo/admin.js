@@ -3,7 +3,7 @@
 // queued work of connected mode, and the connection settings.
 
 import { t, formatInstant, errorText } from "./i18n.js";
-import { h, field, input, select, button, outcomeArea, showOutcome, localDate } from "./ui.js";
+import { h, field, input, select, button, outcomeArea, showOutcome, localDate, missingRequired } from "./ui.js";
 import { weekView } from "./calendar.js";
 
 const sched = { agenda: null, weekStart: null, facility: null };
@@ -48,7 +48,7 @@ function agendaForm(ctx, facility, existing) {
     service: select(services.map((s) => [s, ctx.serviceName(s)]), { value: a.service }),
     practitioner: input({ value: a.practitioner ?? "", autocomplete: "off" }),
     rules: h("textarea", { rows: 6 }),
-    from: input({ type: "date", value: a.valid_from }),
+    from: input({ type: "date", value: a.valid_from, "data-required": true }),
     to: input({ type: "date", value: a.valid_to ?? "" }),
     slot: input({ type: "number", min: 1, value: a.slot_minutes ?? ctx.services.get(a.service)?.slot_minutes ?? 15 }),
     capacity: input({ type: "number", min: 0, value: a.capacity }),
@@ -80,6 +80,7 @@ function agendaForm(ctx, facility, existing) {
   const num = (el) => (el.value === "" ? null : Number(el.value));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (missingRequired(form)) return;
     const agenda = {
       id: f.id.value.trim(),
       facility,
@@ -105,7 +106,7 @@ function agendaForm(ctx, facility, existing) {
 }
 
 function closureForm(ctx, agenda) {
-  const f = { date: input({ type: "date" }), from: input({ type: "time" }), to: input({ type: "time" }), reason: input({ autocomplete: "off" }) };
+  const f = { date: input({ type: "date", "data-required": true }), from: input({ type: "time" }), to: input({ type: "time" }), reason: input({ autocomplete: "off" }) };
   const form = h(
     "form",
     { class: "panel", "aria-labelledby": "cl-h", id: "closure-form" },
@@ -120,6 +121,7 @@ function closureForm(ctx, agenda) {
   const time = (el) => (el.value ? `${el.value}:00` : null);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (missingRequired(form)) return;
     const out = await ctx.exec({ type: "add_closure", agenda, closure: { date: f.date.value, from: time(f.from), to: time(f.to), reason: f.reason.value } });
     if (showOutcome(form, out, t("closure_added")) && out.ok) ctx.rerender();
   });
@@ -127,7 +129,7 @@ function closureForm(ctx, agenda) {
 }
 
 function holidayForm(ctx) {
-  const f = { date: input({ type: "date" }), name: input({ autocomplete: "off" }) };
+  const f = { date: input({ type: "date", "data-required": true }), name: input({ autocomplete: "off" }) };
   const form = h(
     "form",
     { class: "panel", "aria-labelledby": "ho-h" },
@@ -139,6 +141,7 @@ function holidayForm(ctx) {
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (missingRequired(form)) return;
     const out = await ctx.exec({ type: "declare_holiday", date: f.date.value, name: f.name.value });
     if (showOutcome(form, out, t("holiday_declared")) && out.ok) ctx.rerender();
   });
@@ -166,11 +169,12 @@ export async function scheduler(ctx) {
     return root;
   }
   const agendas = out.answer.value;
-  if (!sched.agenda || !agendas.some((a) => a.id === sched.agenda)) sched.agenda = agendas[0]?.id ?? null;
+  // `""` is the choice of a new agenda; null means none chosen yet.
+  if (sched.agenda === null || (sched.agenda !== "" && !agendas.some((a) => a.id === sched.agenda))) sched.agenda = agendas[0]?.id ?? "";
   sched.weekStart ??= localDate(ctx.now(), tz);
   const sel = select([...agendas.map((a) => [a.id, `${a.id} — ${ctx.serviceName(a.service)}`]), ["", `+ ${t("configure_agenda")}`]], { value: sched.agenda ?? "" });
   sel.addEventListener("change", () => {
-    sched.agenda = sel.value || "";
+    sched.agenda = sel.value;
     ctx.rerender();
   });
   root.append(field(t("agenda"), sel));

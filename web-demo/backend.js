@@ -81,6 +81,20 @@ export function loadEngine() {
 
 // --- standalone: the engine in the page --------------------------------------
 
+/**
+ * A value of the wrong shape (say, a date input left empty) makes the engine
+ * throw a TypeError naming the path, e.g. `request.command.beneficiary.
+ * birth_date: input contains invalid characters`: as an error body, with the
+ * field, so the form shows it next to the control.
+ */
+function shapeError(e) {
+  const m = /^(?:request|query)(?:\.command)?\.?([^:]*): (.*)$/s.exec(e.message);
+  let field = m?.[1] ?? "";
+  const reason = m?.[2] ?? e.message;
+  if (!field) field = /`([^`]+)`/.exec(reason)?.[1] ?? "";
+  return { code: "bad_shape", message: reason, details: field ? { field } : {} };
+}
+
 export class LocalBackend {
   mode = "standalone";
 
@@ -107,12 +121,18 @@ export class LocalBackend {
   }
 
   async execute(actor, command, key) {
-    const out = this.engine.execute({
-      actor,
-      at: new Date(this.now()).toISOString(),
-      key: key ?? null,
-      command,
-    });
+    let out;
+    try {
+      out = this.engine.execute({
+        actor,
+        at: new Date(this.now()).toISOString(),
+        key: key ?? null,
+        command,
+      });
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e;
+      out = { error: shapeError(e) };
+    }
     if ("ok" in out && this.engine.seq > this.saved) {
       // Persisted before the answer is shown: a reload keeps what was seen.
       await this.store.putMany("journal", this.engine.entriesAfter(this.saved));
@@ -122,7 +142,12 @@ export class LocalBackend {
   }
 
   async query(actor, query) {
-    return this.engine.query(actor, query, new Date(this.now()));
+    try {
+      return this.engine.query(actor, query, new Date(this.now()));
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e;
+      return { error: shapeError(e) };
+    }
   }
 
   async reset() {

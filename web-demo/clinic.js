@@ -3,7 +3,7 @@
 // referrals the clinic sent.
 
 import { t, formatInstant, formatDate } from "./i18n.js";
-import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays, nextId } from "./ui.js";
+import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays, nextId, missingRequired } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
 
 // What the clerk was doing, kept across re-renders of the view.
@@ -68,12 +68,12 @@ function registerForm(ctx) {
   const f = {
     id: input({ name: "id", autocomplete: "off" }),
     name: input({ name: "name", autocomplete: "off" }),
-    birth: input({ type: "date", name: "birth_date" }),
+    birth: input({ type: "date", name: "birth_date", "data-required": true }),
     sex: select(["female", "male", "other", "unknown"].map((s) => [s, t(`sex_${s}`)])),
     contact: input({ name: "contact", autocomplete: "off" }),
     programme: input({ name: "programme", value: "bienestar-salud" }),
     agency: input({ name: "agency", value: ctx.actor.agency }),
-    from: input({ type: "date", value: today }),
+    from: input({ type: "date", value: today, "data-required": true }),
     to: input({ type: "date" }),
   };
   const form = h(
@@ -94,6 +94,7 @@ function registerForm(ctx) {
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (missingRequired(form)) return;
     const beneficiary = {
       id: f.id.value.trim(),
       name: f.name.value.trim(),
@@ -116,8 +117,6 @@ function appointmentsTable(ctx, appts, beneficiary) {
   if (appts.length === 0) return h("p", null, t("none"));
   const body = h("tbody");
   for (const a of appts) {
-    const reason = input({ name: "reason", "aria-label": `${t("cancel_reason")} ${a.id}` });
-    reason.dataset.field = "reason";
     const cell = h("td", { class: "row-actions" });
     const row = h(
       "tr",
@@ -130,26 +129,25 @@ function appointmentsTable(ctx, appts, beneficiary) {
       cell,
     );
     if (a.status === "booked") {
-      const area = outcomeArea();
+      // The cancel reason is labelled for assistive technology and shows
+      // the engine's errors about it right below.
+      const reason = input({ "aria-label": `${t("cancel_reason")} (${a.id})`, id: nextId(), placeholder: t("cancel_reason") });
+      reason.dataset.field = "reason";
+      reason.setAttribute("aria-describedby", `${reason.id}-err`);
       cell.append(
         reason,
+        h("p", { class: "field-error", id: `${reason.id}-err`, hidden: true }),
         button(t("cancel"), async () => {
           const out = await ctx.exec({ type: "cancel_appointment", appointment: a.id, reason: reason.value });
           if (showOutcome(row, out, t("cancelled", { id: a.id })) && out.ok) ctx.rerender();
-        }, { class: "secondary" }),
+        }, { class: "secondary", "data-action": "cancel" }),
         button(t("reschedule"), () => {
           state.rescheduling = a.id;
           state.agenda = a.agenda;
           ctx.rerender();
-        }, { class: "secondary" }),
-        area,
+        }, { class: "secondary", "data-action": "reschedule" }),
+        outcomeArea(),
       );
-      // Errors of the cancel reason show next to it.
-      const errId = nextId("e");
-      reason.id = nextId();
-      reason.setAttribute("aria-describedby", `${reason.id}-err`);
-      cell.insertBefore(h("p", { class: "field-error", id: `${reason.id}-err`, hidden: true }), area);
-      void errId;
     }
     body.append(row);
   }
@@ -189,6 +187,11 @@ async function bookingPanel(ctx, beneficiary) {
     }, { class: "secondary" }));
   }
   panel.append(outcome);
+  if (state.flash) {
+    outcome.className = "outcome ok";
+    outcome.textContent = state.flash;
+    state.flash = null;
+  }
   if (!agenda) return panel;
   const from = ctx.now();
   const slots = await ctx.query({
@@ -215,14 +218,10 @@ async function bookingPanel(ctx, beneficiary) {
       const booked = out.ok?.events.find((e) => e.type === "appointment_booked");
       const msg = state.rescheduling ? t("rescheduled", { id: booked?.appointment }) : t("booked", { id: booked?.appointment });
       if (showOutcome(panel, out, msg) && out.ok) {
+        // The view is drawn again with the new appointment; the message stays.
         state.rescheduling = null;
-        ctx.rerender().then(() => {
-          const area = document.querySelector("#main .panel .outcome");
-          if (area) {
-            area.className = "outcome ok";
-            area.textContent = msg;
-          }
-        });
+        state.flash = msg;
+        ctx.rerender();
       }
     }, t("free_slots")),
   );
@@ -316,6 +315,7 @@ export async function newReferral(ctx) {
     "form",
     { class: "panel", "aria-labelledby": "ref-h" },
     h("h2", { id: "ref-h" }, t("view_new_referral")),
+    field(t("beneficiary"), input({ readonly: true, value: draft.beneficiary ? `${draft.beneficiary.name} (${draft.beneficiary.id})` : "", id: "referral-beneficiary" }), "beneficiary"),
     field(t("service"), f.service, "service"),
     field(t("tier"), f.tier, "tier"),
     field(t("priority"), f.priority, "priority"),
@@ -327,14 +327,14 @@ export async function newReferral(ctx) {
     h("button", { type: "submit" }, t("create_referral")),
     outcomeArea(),
   );
-  destinations.dataset.field = "destination beneficiary";
+  destinations.dataset.field = "destination";
   destinations.id = "destinations";
   const anyTier = () =>
     h("div", { class: "choice" }, h("input", { type: "radio", name: "dest", value: "tier", id: "dest-tier", checked: true }), h("label", { for: "dest-tier" }, t("any_of_tier")));
   destinations.append(anyTier());
   async function suggest() {
     keep();
-    if (!draft.beneficiary) return showOutcome(form, { error: { code: "invalid_input", message: "", details: { field: "beneficiary", reason: t("required") } } });
+    if (!draft.beneficiary) return showOutcome(form, { error: { code: "required", message: "", details: { field: "beneficiary" } } });
     const out = await ctx.query({ type: "suggest_destinations", beneficiary: draft.beneficiary.id, service: f.service.value, tier: Number(f.tier.value), priority: f.priority.value });
     if (!showOutcome(form, out)) return;
     const r = out.answer.value;
@@ -360,7 +360,7 @@ export async function newReferral(ctx) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     keep();
-    if (!draft.beneficiary) return showOutcome(form, { error: { code: "invalid_input", message: "", details: { field: "beneficiary", reason: t("required") } } });
+    if (!draft.beneficiary) return showOutcome(form, { error: { code: "required", message: "", details: { field: "beneficiary" } } });
     const dest = form.querySelector("input[name=dest]:checked")?.value ?? "tier";
     const attachments = f.attachments.value
       .split("\n")

@@ -97,7 +97,8 @@ function controlFor(scope, err) {
   for (const name of names) {
     for (const c of scope.querySelectorAll("[data-field]")) {
       const fields = c.dataset.field.split(" ");
-      if (fields.some((f) => f === name || name.startsWith(`${f}.`) || f.endsWith(`.${name}`))) return c;
+      const hasSlot = c.id && scope.querySelector(`#${CSS.escape(c.id)}-err`);
+      if (hasSlot && fields.some((f) => f === name || name.startsWith(`${f}.`) || f.endsWith(`.${name}`))) return c;
     }
   }
   return null;
@@ -164,3 +165,26 @@ export function localDate(ms, timeZone) {
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
 
+
+/**
+ * Marks the empty controls of `scope` that have `data-required` (values the
+ * engine cannot even read when empty, such as a date) and returns whether
+ * any was empty. Everything else is the engine's to judge.
+ */
+export function missingRequired(scope) {
+  clearErrors(scope);
+  let first = null;
+  for (const c of scope.querySelectorAll("[data-required]")) {
+    if (c.value.trim() !== "") continue;
+    c.setAttribute("aria-invalid", "true");
+    const p = scope.querySelector(`#${CSS.escape(c.id)}-err`);
+    if (p) {
+      p.textContent = errorText({ code: "required", message: "", details: {} });
+      p.hidden = false;
+      p.dataset.code = "required";
+    }
+    first ??= c;
+  }
+  first?.focus();
+  return first !== null;
+}

@@ -205,6 +205,110 @@ test("errors from the engine are shown next to their field, in the user's langua
   await page.close();
 });
 
+test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, cancel, agendas, waitlist, reject, redirect", async () => {
+  const fresh = await launch();
+  try {
+    const page = await openPage(fresh.context, `${server.url}?lang=es&clock=${CLOCK}`);
+    await as(page, "clinic-clerk");
+    await show(page, "#patients/MX-10000004");
+    const panel = 'section.panel:has(#book-h)';
+    await page.waitForSelector(`${panel} .slot`);
+    const first = await page.getAttribute(`${panel} .slot >> nth=0`, "data-start");
+    await page.click(`${panel} .slot >> nth=0`);
+    await page.waitForSelector(`${panel} .outcome.ok`);
+    await page.waitForSelector('tr[data-appointment] .status[data-status="booked"]');
+    // The same time in another agenda: the engine refuses a double booking.
+    await page.selectOption(`${panel} select[data-field="agenda"]`, "F0001-A02");
+    await page.waitForSelector(`${panel} h2:has-text("Agendar")`);
+    await page.waitForFunction((p) => document.querySelector(`${p} .slot`)?.dataset.agenda === "F0001-A02", panel);
+    await page.click(`${panel} .slot[data-start="${first}"]`);
+    const refusal = page.locator(`${panel} .outcome.error`);
+    await refusal.waitFor();
+    assert.equal(await refusal.getAttribute("data-code"), "double_booking");
+    assert.equal(await refusal.textContent(), "El derechohabiente ya tiene una cita a esa hora.");
+    await screenshot(page, "clinic-booking-refused");
+    // Reschedule the booking to another slot of its agenda.
+    await page.click('tr[data-appointment] [data-action="reschedule"]');
+    await page.waitForSelector(`${panel} h2:has-text("Elija el nuevo horario")`);
+    await page.click(`${panel} .slot >> nth=2`);
+    await page.waitForSelector('tr[data-appointment] .status[data-status="rescheduled"]');
+    // Cancel the new one: first with no reason (refused next to it), then with one.
+    const booked = 'tr[data-appointment]:has(.status[data-status="booked"])';
+    await page.click(`${booked} [data-action="cancel"]`);
+    const reasonErr = page.locator(`${booked} .field-error`);
+    await reasonErr.waitFor();
+    assert.match(await reasonErr.textContent(), /^Revise reason/);
+    await page.fill(`${booked} input[data-field="reason"]`, "La paciente viaja");
+    await page.click(`${booked} [data-action="cancel"]`);
+    await page.waitForSelector('tr[data-appointment] .status[data-status="cancelled"]');
+    // The waitlist: join from the patient's page, leave from the list.
+    await page.selectOption('form[aria-labelledby="wl-h"] select[data-field="service"]', "prenatal");
+    await page.selectOption('form[aria-labelledby="wl-h"] select[data-field="priority"]', "priority");
+    await page.click('form[aria-labelledby="wl-h"] button[type=submit]');
+    await page.waitForSelector('form[aria-labelledby="wl-h"] .outcome.ok');
+    await page.click('nav a[href="#waitlist"]');
+    await page.waitForSelector("tr[data-entry]");
+    await noSeriousViolations(page, "waitlist");
+    await page.click("tr[data-entry] button");
+    await page.waitForSelector("#main p:text-is('No hay nada que mostrar.')");
+
+    // The scheduler: a new agenda, a closure, and a malformed rule.
+    await page.click('nav a[href="#scheduler"]');
+    await page.waitForSelector("#agenda-form");
+    const agendaSelect = 'select:has(option[value=""])';
+    await page.selectOption(agendaSelect, "");
+    await page.waitForFunction(() => document.querySelector('#agenda-form [data-field="agenda.id id"]').value === "");
+    await page.fill('#agenda-form [data-field="agenda.id id"]', "F0001-A09");
+    await page.fill('#agenda-form [data-field="agenda.rules rules"]', "Mon 08:00-12:00\nTue 08:00-10:00");
+    await page.fill('#agenda-form [data-field="agenda.capacity capacity"]', "2");
+    await page.fill('#agenda-form [data-field="agenda.referral_share_percent referral_share_percent"]', "10");
+    await page.click("#agenda-form button[type=submit]");
+    await page.waitForSelector('#wk-h:has-text("F0001-A09")');
+    assert.ok((await page.locator(".calendar .day").count()) === 7, "a week of days");
+    await page.click("#closure-form button[type=submit]");
+    const dateErr = page.locator('#closure-form [data-field="closure.date date"] ~ .field-error');
+    await dateErr.waitFor();
+    assert.equal(await dateErr.textContent(), "Este campo es obligatorio.");
+    await page.fill('#closure-form [data-field="closure.date date"]', "2026-12-08");
+    await page.fill('#closure-form [data-field="closure.reason reason"]', "Capacitación");
+    await page.click("#closure-form button[type=submit]");
+    await page.waitForSelector('.day[data-date="2026-12-08"]');
+    assert.match(await page.textContent('.day[data-date="2026-12-08"]'), /0 de 0 lugares/);
+    await screenshot(page, "scheduler-new-agenda");
+    await page.fill('#agenda-form [data-field="agenda.rules rules"]', "Lunes 08:00-12:00");
+    await page.click("#agenda-form button[type=submit]");
+    await page.waitForSelector("#agenda-form .outcome.error, #agenda-form .field-error:not([hidden])");
+
+    // The hospital rejects one referral with a reason and redirects another.
+    const ids = await page.evaluate(async () => {
+      const { backend } = window.enlace;
+      const actor = backend.identities.find((i) => i.label === "clinic-clinician").actor;
+      const make = async (b) => {
+        const out = await backend.execute(actor, { type: "create_referral", beneficiary: b, service: "obs-hr", destination: { facility: "F0004" }, priority: "priority", reason: { icd10: ["O24.4"], text: "Diabetes gestacional" } });
+        return out.ok.events.find((e) => e.type === "referral_created").referral;
+      };
+      return [await make("MX-10000006"), await make("MX-10000009")];
+    });
+    await as(page, "hospital-coordinator");
+    await show(page, `#referral/${ids[0]}`);
+    await page.selectOption('section.panel:has(#rej-h) select[data-field="reason"]', "manage_at_origin");
+    await page.fill('section.panel:has(#rej-h) input[data-field="text"]', "Puede seguirse en la unidad");
+    await page.click("#reject");
+    await referralStatus(page, ids[0], "rejected");
+    await show(page, `#referral/${ids[1]}`);
+    await page.selectOption('section.panel:has(#mv-h) select[data-field="to"]', "F0005");
+    await page.fill('section.panel:has(#mv-h) input[data-field="reason"]', "Sin obstetra esta semana");
+    await page.click('section.panel:has(#mv-h) button:text-is("Redirigir")');
+    await page.waitForSelector(`#main [data-referral="${ids[1]}"] dd:has-text("Hospital General de Zona 5")`);
+    await page.click('nav a[href="#worklist"]');
+    await page.waitForSelector("#worklist-summary");
+    assert.equal(await page.locator(`#worklist [role=row][data-referral="${ids[1]}"]`).count(), 0, "redirected away");
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("every error code of the engine has a phrase in each language", async () => {
   const { readFileSync } = await import("node:fs");
   const { join } = await import("node:path");
