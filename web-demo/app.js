@@ -3,7 +3,7 @@
 // clinic.js, hospital.js and admin.js; none of them decides anything: they
 // send commands and queries and show the engine's answers.
 
-import { LANGUAGES, setLanguage, language, t, formatInstant } from "./i18n.js";
+import { LANGUAGES, setLanguage, language, t, formatInstant, serviceLabel } from "./i18n.js";
 import { h, select, button } from "./ui.js";
 import { Store, LocalBackend, HttpBackend } from "./backend.js";
 import * as clinic from "./clinic.js";
@@ -82,7 +82,7 @@ function context() {
     rerender: () => render(),
     facilityName: (id) => app.facilities.get(id)?.name ?? id,
     facilityZone: (id) => app.facilities.get(id)?.time_zone ?? "UTC",
-    serviceName: (code) => app.services.get(code)?.name ?? code,
+    serviceName: (code) => serviceLabel(code, app.services.get(code)?.name),
     exec: (command, key) => app.backend.execute(actor, command, key),
     query: (q) => app.backend.query(actor, q),
   };

@@ -23,7 +23,7 @@ function beneficiaryResults(ctx, found, onPick) {
     body.append(
       h(
         "tr",
-        null,
+        { dataset: { beneficiary: b.id } },
         h("td", null, b.name),
         h("td", { class: "mono" }, b.id),
         h("td", null, formatDate(b.birth_date)),
@@ -230,7 +230,7 @@ async function bookingPanel(ctx, beneficiary) {
 
 function waitlistForm(ctx, beneficiary) {
   const services = [...ctx.services.values()].filter((s) => ctx.facility?.services.includes(s.code));
-  const service = select(services.map((s) => [s.code, s.name]));
+  const service = select(services.map((s) => [s.code, ctx.serviceName(s.code)]));
   const priority = select(PRIORITIES.map((p) => [p, t(`pr_${p}`)]), { value: "routine" });
   const form = h(
     "form",
@@ -297,7 +297,7 @@ export async function newReferral(ctx) {
   );
   const referable = [...ctx.services.values()].filter((s) => ["obs-hr", "cardio", "imaging", "neonatal-icu", "maternal-fetal"].includes(s.code) || !ctx.facility?.services.includes(s.code));
   const f = {
-    service: select(referable.map((s) => [s.code, s.name]), { value: draft.service }),
+    service: select(referable.map((s) => [s.code, ctx.serviceName(s.code)]), { value: draft.service }),
     tier: select([["2", t("tier_n", { n: 2 })], ["3", t("tier_n", { n: 3 })]], { value: draft.tier }),
     priority: select(PRIORITIES.map((p) => [p, t(`pr_${p}`)]), { value: draft.priority }),
     icd10: input({ value: draft.icd10, autocomplete: "off" }),

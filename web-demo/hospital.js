@@ -223,7 +223,7 @@ function counterForm(ctx, r) {
     outcome: select(OUTCOMES.map((o) => [o, t(`co_${o}`)]), { value: "improved" }),
     text: h("textarea", { rows: 3 }),
     instructions: h("textarea", { rows: 2 }),
-    service: select([["", "—"], ...[...ctx.services.values()].filter((s) => ctx.facilities.get(r.origin)?.services.includes(s.code)).map((s) => [s.code, s.name])]),
+    service: select([["", "—"], ...[...ctx.services.values()].filter((s) => ctx.facilities.get(r.origin)?.services.includes(s.code)).map((s) => [s.code, ctx.serviceName(s.code)])]),
     days: input({ type: "number", min: 1, value: 7 }),
   };
   const form = h(

@@ -238,6 +238,14 @@ const STRINGS = {
     role_admin: "administrator",
     no_facility: "network-wide",
     usable: "Ready",
+    "svc_gp": "General practice",
+    "svc_prenatal": "Prenatal care",
+    "svc_peds": "Paediatrics",
+    "svc_obs-hr": "High-risk obstetrics",
+    "svc_cardio": "Cardiology",
+    "svc_imaging": "Obstetric ultrasound",
+    "svc_neonatal-icu": "Neonatal intensive care",
+    "svc_maternal-fetal": "Maternal-fetal medicine",
   },
   es: {
     app_title: "Enlace — referencias y citas",
@@ -469,6 +477,14 @@ const STRINGS = {
     role_admin: "administración",
     no_facility: "toda la red",
     usable: "Listo",
+    "svc_gp": "Medicina general",
+    "svc_prenatal": "Control prenatal",
+    "svc_peds": "Pediatría",
+    "svc_obs-hr": "Obstetricia de alto riesgo",
+    "svc_cardio": "Cardiología",
+    "svc_imaging": "Ultrasonido obstétrico",
+    "svc_neonatal-icu": "Terapia intensiva neonatal",
+    "svc_maternal-fetal": "Medicina materno-fetal",
   },
   pt: {
     app_title: "Enlace — encaminhamentos e consultas",
@@ -700,6 +716,14 @@ const STRINGS = {
     role_admin: "administração",
     no_facility: "toda a rede",
     usable: "Pronto",
+    "svc_gp": "Clínica geral",
+    "svc_prenatal": "Pré-natal",
+    "svc_peds": "Pediatria",
+    "svc_obs-hr": "Obstetrícia de alto risco",
+    "svc_cardio": "Cardiologia",
+    "svc_imaging": "Ultrassom obstétrico",
+    "svc_neonatal-icu": "UTI neonatal",
+    "svc_maternal-fetal": "Medicina materno-fetal",
   },
 };
 
@@ -873,6 +897,14 @@ function fill(template, vars) {
 export function t(key, vars) {
   const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return fill(s, vars);
+}
+
+/**
+ * The name of a service code in the current language when the page knows
+ * it (the demo network's services); otherwise the name the network gave it.
+ */
+export function serviceLabel(code, fallback) {
+  return STRINGS[lang][`svc_${code}`] ?? fallback ?? code;
 }
 
 /** The user's phrase for an engine or host error, from its stable code. */

@@ -309,6 +309,41 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
   }
 });
 
+/** Presses Tab until the focused element matches `selector`; fails after `max` presses. */
+async function tabTo(page, selector, max = 80) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+test("keyboard only: skip link, search, select a beneficiary and book a slot", async () => {
+  const fresh = await launch();
+  try {
+    const page = await openPage(fresh.context, `${server.url}?lang=en&clock=${CLOCK}`);
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement.className), "skip");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+    await tabTo(page, 'form[role=search] input[data-field="text"]');
+    await page.keyboard.type("MX-10000005");
+    await page.keyboard.press("Enter");
+    await tabTo(page, 'tr[data-beneficiary="MX-10000005"] button');
+    await page.keyboard.press("Enter");
+    await page.waitForSelector('#ben-h:has-text("MX-10000005")');
+    await tabTo(page, "section.panel .slot");
+    // The focused control is visibly outlined.
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, "none");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector('tr[data-appointment] .status[data-status="booked"]');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("every error code of the engine has a phrase in each language", async () => {
   const { readFileSync } = await import("node:fs");
   const { join } = await import("node:path");
