@@ -166,6 +166,7 @@ function renderHeader() {
     app.identity = app.backend.identities.find((i) => i.label === who.value);
     settings.identity = who.value;
     saveSettings();
+    app.backend.watch?.(app.identity.actor);
     const first = viewsFor(app.identity.actor)[0];
     if (location.hash === `#${first}`) render();
     else go(first);
@@ -263,11 +264,15 @@ async function openBackend(store) {
   return LocalBackend.open(store, () => Date.now() + (settings.clockOffset || 0));
 }
 
+/** Views without forms, drawn again when the event feed brings news. */
+const LIVE_VIEWS = new Set(["worklist", "referrals", "waitlist", "outbox"]);
+
 function onBackendChange(info) {
   if (!app.identity) return;
   // After queued work was sent, every view may have changed (and refusals
-  // must show); otherwise only the connection status did.
-  if (info?.flushed || app.view === "outbox") render();
+  // must show); news from the feed redraws the lists; otherwise only the
+  // connection status changed.
+  if (info?.flushed || app.view === "outbox" || (info?.events && LIVE_VIEWS.has(app.view))) render();
   else renderHeader();
 }
 
@@ -301,6 +306,7 @@ async function start() {
   app.identity =
     app.backend.identities.find((i) => i.label === settings.identity) ?? app.backend.identities[0];
   await loadReference();
+  app.backend.watch?.(app.identity.actor);
   await render();
   app.readyMs = performance.now() - started;
   app.readyFromNavigation = performance.now();

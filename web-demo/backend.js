@@ -261,8 +261,41 @@ export class HttpBackend {
     window.addEventListener("offline", () => b.setOnline(false));
     b.timer = setInterval(() => {
       if (!b.online || b.outbox.some((i) => i.state === "queued")) b.probe();
-    }, 3000);
+      else b.poll();
+    }, 2500);
     return b;
+  }
+
+  /**
+   * Follows `actor`'s event feed (GET /v1/events) from now on, so views can
+   * show what others did (a new referral in the worklist) without a click.
+   */
+  async watch(actor) {
+    this.watching = { actor, cursor: null };
+    await this.poll();
+  }
+
+  async poll() {
+    const w = this.watching;
+    if (!w || !this.online || this.polling) return;
+    this.polling = true;
+    try {
+      const token = this.tokenOf(w.actor);
+      const first = w.cursor === null;
+      const url = first ? "/v1/events?after=0&limit=1" : `/v1/events?after=${w.cursor}&limit=100`;
+      const r = await this.fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      if (!r.ok || this.watching !== w) return;
+      if (first) w.cursor = r.body.head;
+      else {
+        w.cursor = r.body.next;
+        if (r.body.items.length > 0) this.onChange?.({ events: r.body.items });
+      }
+    } catch (e) {
+      // Offline: the probe takes over. Anything else: try again next tick.
+      if (!(e instanceof Offline)) console.warn("enlace: event feed:", e);
+    } finally {
+      this.polling = false;
+    }
   }
 
   tokenOf(actor) {

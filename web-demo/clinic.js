@@ -336,7 +336,7 @@ export async function newReferral(ctx) {
     keep();
     if (!draft.beneficiary) return showOutcome(form, { error: { code: "required", message: "", details: { field: "beneficiary" } } });
     const out = await ctx.query({ type: "suggest_destinations", beneficiary: draft.beneficiary.id, service: f.service.value, tier: Number(f.tier.value), priority: f.priority.value });
-    if (!showOutcome(form, out)) return;
+    if (!showOutcome(form, out, "")) return;
     const r = out.answer.value;
     destinations.replaceChildren(h("legend", null, t("suggested")), anyTier());
     for (const s of r.suggested) {

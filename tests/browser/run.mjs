@@ -510,6 +510,18 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
       assert.ok(commands.includes(c), `${c} in ${commands}`);
     }
 
+    // The hospital's worklist follows the event feed: a referral sent by
+    // someone else appears without a click.
+    await as(page, "hospital-coordinator");
+    await show(page, "#worklist");
+    const sent = await host.api("clinic-clinician", "POST", "/v1/referrals", {
+      beneficiary: "MX-10000003", service: "obs-hr", destination: { facility: "F0004" }, priority: "emergency",
+      reason: { icd10: ["O15.0"], text: "Eclampsia" },
+    });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const newId = sent.body.events.find((e) => e.type === "referral_created").referral;
+    await page.waitForSelector(`#worklist [role=row][data-referral="${newId}"]`, { timeout: 10000 });
+
     // Offline at the clinic: the clerk keeps working, one booking is refused later.
     await as(page, "clinic-clerk");
     await show(page, "#patients/MX-10000001");
