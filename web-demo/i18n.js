@@ -731,6 +731,7 @@ const STRINGS = {
 const ERRORS = {
   en: {
     invalid_input: "Check {field}: {reason}.",
+    invalid_input_here: "Check this field: {reason}.",
     unknown_facility: "There is no facility {facility}.",
     unknown_service: "There is no service {service}.",
     unknown_agenda: "There is no agenda {agenda}.",
@@ -780,6 +781,7 @@ const ERRORS = {
   },
   es: {
     invalid_input: "Revise {field}: {reason}.",
+    invalid_input_here: "Revise este campo: {reason}.",
     unknown_facility: "No existe la unidad {facility}.",
     unknown_service: "No existe el servicio {service}.",
     unknown_agenda: "No existe la agenda {agenda}.",
@@ -829,6 +831,7 @@ const ERRORS = {
   },
   pt: {
     invalid_input: "Verifique {field}: {reason}.",
+    invalid_input_here: "Verifique este campo: {reason}.",
     unknown_facility: "Não existe a unidade {facility}.",
     unknown_service: "Não existe o serviço {service}.",
     unknown_agenda: "Não existe a agenda {agenda}.",
@@ -907,14 +910,83 @@ export function serviceLabel(code, fallback) {
   return STRINGS[lang][`svc_${code}`] ?? fallback ?? code;
 }
 
+/** The engine's action phrases (error details `action`) in each language. */
+const ACTIONS = {
+  "accept": { es: "aceptar", pt: "aceitar" },
+  "acknowledge": { es: "acusar recibo de", pt: "confirmar o recebimento de" },
+  "add closures": { es: "agregar cierres", pt: "adicionar fechamentos" },
+  "book appointments": { es: "agendar citas", pt: "agendar consultas" },
+  "cancel": { es: "cancelar", pt: "cancelar" },
+  "change coverage": { es: "cambiar la cobertura", pt: "alterar a cobertura" },
+  "close": { es: "cerrar", pt: "encerrar" },
+  "configure agendas": { es: "configurar agendas", pt: "configurar agendas" },
+  "configure the network": { es: "configurar la red", pt: "configurar a rede" },
+  "create referrals": { es: "crear referencias", pt: "criar encaminhamentos" },
+  "declare holidays": { es: "declarar feriados", pt: "declarar feriados" },
+  "define agreements": { es: "definir convenios", pt: "definir convênios" },
+  "define services": { es: "definir servicios", pt: "definir serviços" },
+  "escalate": { es: "escalar", pt: "escalar" },
+  "fulfill": { es: "marcar como atendida", pt: "marcar como realizada" },
+  "manage the waitlist": { es: "gestionar la lista de espera", pt: "gerir a lista de espera" },
+  "mark arrival": { es: "registrar la llegada", pt: "registrar a chegada" },
+  "mark no-show": { es: "registrar la inasistencia", pt: "registrar a falta" },
+  "no-show": { es: "registrar la inasistencia", pt: "registrar a falta" },
+  "read beneficiary records": { es: "consultar derechohabientes", pt: "consultar beneficiários" },
+  "read the audit trail": { es: "leer la bitácora de auditoría", pt: "ler a trilha de auditoria" },
+  "receive": { es: "recibir", pt: "receber" },
+  "record care": { es: "registrar la atención", pt: "registrar o atendimento" },
+  "redirect": { es: "redirigir", pt: "redirecionar" },
+  "register beneficiaries": { es: "registrar derechohabientes", pt: "cadastrar beneficiários" },
+  "register facilities": { es: "registrar unidades", pt: "cadastrar unidades" },
+  "reject": { es: "rechazar", pt: "recusar" },
+  "report conditionalities": { es: "informar condicionalidades", pt: "informar condicionalidades" },
+  "reschedule": { es: "reprogramar", pt: "remarcar" },
+  "schedule": { es: "programar", pt: "agendar" },
+  "send a counter-referral for": { es: "enviar la contrarreferencia de", pt: "enviar a contrarreferência de" },
+  "verify the audit trail": { es: "verificar la bitácora de auditoría", pt: "verificar a trilha de auditoria" },
+};
+
+/** "book appointments at F0004" → "agendar citas en F0004" (unknown phrases stay as they are). */
+function actionText(action) {
+  if (lang === "en") return action;
+  const m = /^(.*?)(?: at (\S+))?$/.exec(action);
+  const phrase = ACTIONS[m[1]]?.[lang];
+  if (!phrase) return action;
+  return m[2] ? `${phrase} ${lang === "es" ? "en" : "em"} ${m[2]}` : phrase;
+}
+
+/** The engine's `invalid_input` reasons, by pattern, in each language. */
+const REASONS = [
+  [/^must not be empty$/, { es: "no puede quedar vacío", pt: "não pode ficar vazio" }],
+  [/^must not contain control characters$/, { es: "no debe contener caracteres de control", pt: "não deve conter caracteres de controle" }],
+  [/^at most (\d+) bytes$/, { es: "como máximo $1 bytes", pt: "no máximo $1 bytes" }],
+  [/^at least (\d+) characters$/, { es: "al menos $1 caracteres", pt: "pelo menos $1 caracteres" }],
+  [/^must be at least (\d+)$/, { es: "debe ser al menos $1", pt: "deve ser pelo menos $1" }],
+  [/^between (\d+) and (\d+) ICD-10 codes$/, { es: "entre $1 y $2 códigos CIE-10", pt: "entre $1 e $2 códigos CID-10" }],
+  [/^between (\d+) and (\d+)( days)?$/, { es: "entre $1 y $2", pt: "entre $1 e $2" }],
+  [/^"(.*)" is not an ICD-10 code \(e\.g\. (.*)\)$/, { es: "«$1» no es un código CIE-10 (p. ej. $2)", pt: "«$1» não é um código CID-10 (ex.: $2)" }],
+  [/^is in the future$/, { es: "está en el futuro", pt: "está no futuro" }],
+  [/^must have (\d+) to (\d+) characters$/, { es: "debe tener de $1 a $2 caracteres", pt: "deve ter de $1 a $2 caracteres" }],
+];
+
+function reasonText(reason) {
+  if (lang === "en") return reason;
+  for (const [re, tr] of REASONS) if (re.test(reason)) return reason.replace(re, tr[lang]);
+  return reason;
+}
+
 /** The user's phrase for an engine or host error, from its stable code. */
-export function errorText(err) {
+export function errorText(err, placed = false) {
   const table = ERRORS[lang];
   const details = { ...(err.details || {}), code: err.code, message: err.message };
+  if (details.reason && err.code === "invalid_input") details.reason = reasonText(details.reason);
+  // Next to its control, the field's path says nothing the label does not.
+  if (placed && err.code === "invalid_input") return fill(table.invalid_input_here, details);
   // Dates and instants inside details read better in the user's format.
   if (details.start && /T/.test(details.start)) details.start = formatInstant(details.start);
   if (details.status) details.status = t(`st_${details.status.replace(/-/g, "_")}`);
   if (details.role) details.role = t(`role_${details.role}`);
+  if (details.action) details.action = actionText(details.action);
   const template = table[err.code] ?? table.unknown;
   return fill(template, details);
 }

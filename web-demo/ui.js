@@ -113,8 +113,8 @@ export function showOutcome(scope, out, success) {
   clearErrors(scope);
   const area = scope.querySelector(".outcome");
   if (out.error) {
-    const text = errorText(out.error);
     const control = controlFor(scope, out.error);
+    const text = errorText(out.error, Boolean(control));
     if (control) {
       control.setAttribute("aria-invalid", "true");
       const p = scope.querySelector(`#${CSS.escape(control.id)}-err`);
