@@ -351,7 +351,10 @@ export class HttpBackend {
   async execute(actor, command, key) {
     const token = this.tokenOf(actor);
     key ??= crypto.randomUUID();
-    if (this.online && !this.outbox.some((i) => i.state === "queued")) {
+    // The clinic's own work waits behind what is already queued, so the
+    // host sees it in the order it was done; anything else goes right away.
+    const behind = QUEUEABLE.has(command.type) && this.outbox.some((i) => i.state === "queued");
+    if (this.online && !behind) {
       try {
         return await this.send(token, command, key);
       } catch (e) {

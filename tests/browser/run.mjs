@@ -298,7 +298,7 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
         const out = await backend.execute(actor, { type: "create_referral", beneficiary: b, service: "obs-hr", destination: { facility: "F0004" }, priority: "priority", reason: { icd10: ["O24.4"], text: "Diabetes gestacional" } });
         return out.ok.events.find((e) => e.type === "referral_created").referral;
       };
-      return [await make("MX-10000006"), await make("MX-10000009")];
+      return [await make("MX-10000006"), await make("MX-10000009"), await make("MX-10000012")];
     });
     await as(page, "hospital-coordinator");
     await show(page, `#referral/${ids[0]}`);
@@ -314,6 +314,21 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.click('nav a[href="#worklist"]');
     await page.waitForSelector("#worklist-summary");
     assert.equal(await page.locator(`#worklist [role=row][data-referral="${ids[1]}"]`).count(), 0, "redirected away");
+    // A no-show: accepted, scheduled, then the demo clock moves a day on and
+    // the hospital records that the patient did not come; the referral is
+    // back to accepted, to be scheduled again.
+    await show(page, `#referral/${ids[2]}`);
+    await page.click("#accept");
+    await referralStatus(page, ids[2], "accepted");
+    await page.click("#schedule .slot >> nth=0");
+    await referralStatus(page, ids[2], "scheduled");
+    await page.click("#no-show");
+    await page.waitForSelector('#main .outcome.error[data-code="too_early"]');
+    await page.click('#clock ~ button:text-is("+1 día")');
+    await page.waitForFunction(() => /8 de dic/.test(document.querySelector("#clock").textContent));
+    await page.click("#no-show");
+    await referralStatus(page, ids[2], "accepted");
+    await page.waitForSelector("#schedule .slot");
     assert.deepEqual(page.errors, []);
   } finally {
     await fresh.close();
