@@ -302,7 +302,24 @@ app.settings = settings;
 
 async function start() {
   const store = await Store.open();
-  app.backend = await openBackend(store);
+  try {
+    app.backend = await openBackend(store);
+  } catch (e) {
+    // A stored journal whose hash chain does not verify is refused by the
+    // engine (Engine.fromJournal): say so and offer a fresh network.
+    if (e?.code !== "chain_broken") throw e;
+    const main = document.getElementById("main");
+    main.replaceChildren(
+      h("p", { class: "banner bad", role: "alert", id: "chain-broken" }, t("chain_broken", { seq: e.details?.seq, reason: e.details?.reason })),
+      button(t("reset_demo"), async () => {
+        await store.clear("journal");
+        location.reload();
+      }),
+    );
+    return;
+  }
+  // Another tab changed the demo network: start again from the stored journal.
+  app.backend.channel?.addEventListener("message", () => location.reload());
   app.identity =
     app.backend.identities.find((i) => i.label === settings.identity) ?? app.backend.identities[0];
   await loadReference();

@@ -115,6 +115,7 @@ export class LocalBackend {
       b.restored = 0;
     }
     b.saved = b.engine.seq;
+    if ("BroadcastChannel" in window) b.channel = new BroadcastChannel("enlace-web-demo-journal");
     const actors = demoActors();
     b.identities = Object.entries(actors).map(([label, actor]) => ({ label, actor }));
     return b;
@@ -137,6 +138,8 @@ export class LocalBackend {
       // Persisted before the answer is shown: a reload keeps what was seen.
       await this.store.putMany("journal", this.engine.entriesAfter(this.saved));
       this.saved = this.engine.seq;
+      // Other tabs of this page hold an engine of their own: tell them.
+      this.channel?.postMessage({ seq: this.saved });
     }
     return out;
   }

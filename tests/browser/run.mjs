@@ -10,9 +10,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { staticServer, startHost, launch, openPage, axe, screenshot, record } from "./lib.mjs";
 
-// A Monday morning in the clinic's zone (America/Mexico_City, 08:30), so the
-// standalone loop has hospital places the same day whatever day CI runs.
-const CLOCK = "2026-12-07T14:30:00Z";
+// A Monday morning in the clinic's zone (America/Mexico_City, 08:20), so the
+// standalone loop has hospital places the same day whatever day CI runs, and
+// the first free slot (09:30, past the 60-minute notice) stays bookable for
+// the test's duration.
+const CLOCK = "2026-12-07T14:20:00Z";
 
 let server;
 let browser;
@@ -92,7 +94,9 @@ async function referralLoop(page, shots, onTooEarly) {
   await page.waitForSelector("#schedule .slot");
   if (shots) await screenshot(page, `${shots}-hospital-calendar`);
   await noSeriousViolations(page, "schedule calendar");
-  await page.click("#schedule .slot >> nth=0");
+  // The second place: against a real clock the first may cross the minimum
+  // notice between drawing and clicking.
+  await page.click("#schedule .slot >> nth=1");
   await referralStatus(page, id, "scheduled");
   await page.click("#arrive");
   if (onTooEarly) {
@@ -127,7 +131,7 @@ async function referralLoop(page, shots, onTooEarly) {
   assert.match(await page.textContent("#counter-referral"), /Sulfato de magnesio/);
   await page.click("#acknowledge");
   await referralStatus(page, id, "completed");
-  await page.click("#follow-up-booking .slot >> nth=0");
+  await page.click("#follow-up-booking .slot >> nth=1");
   await page.waitForSelector("#follow-up-done");
   const timeline = await page.textContent(".timeline");
   for (const step of ["solicitada", "aceptada", "programada", "en atención", "contrarreferida", "completada"]) {
@@ -370,6 +374,48 @@ test("keyboard only: skip link, search, select a beneficiary and book a slot", a
   }
 });
 
+test("standalone: another tab sees each change; a tampered stored journal is refused", async () => {
+  const fresh = await launch();
+  try {
+    const a = await openPage(fresh.context, `${server.url}?lang=es&clock=${CLOCK}`);
+    const b = await openPage(fresh.context, `${server.url}#patients/MX-10000007`);
+    await b.waitForSelector('#ben-h:has-text("MX-10000007")');
+    await show(a, "#patients/MX-10000007");
+    await a.click("section.panel .slot >> nth=0");
+    await a.waitForSelector('tr[data-appointment] .status[data-status="booked"]');
+    // Tab b started again from the stored journal and shows the booking.
+    await b.waitForSelector('tr[data-appointment] .status[data-status="booked"]');
+    await b.close();
+
+    // Alter one stored entry: the engine refuses the journal on reload.
+    await a.evaluate(async () => {
+      const db = window.enlace.backend.store.db;
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction("journal", "readwrite");
+        const s = tx.objectStore("journal");
+        const r = s.get(10);
+        r.onsuccess = () => {
+          const e = r.result;
+          e.at = "2020-01-01T00:00:00Z";
+          s.put(e);
+        };
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+    });
+    await a.reload();
+    const banner = a.locator("#chain-broken");
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /^Cadena rota en la entrada 10/);
+    await screenshot(a, "standalone-chain-broken");
+    await Promise.all([a.waitForEvent("load"), a.click("#main button")]);
+    await a.waitForSelector("body[data-ready=true]");
+    assert.equal(await a.evaluate(() => window.enlace.backend.engine.verify().broken), null);
+  } finally {
+    await fresh.close();
+  }
+});
+
 test("every error code of the engine has a phrase in each language", async () => {
   const { readFileSync } = await import("node:fs");
   const { join } = await import("node:path");
@@ -397,9 +443,9 @@ test("each language renders, dates in the facility's zone and the user's locale"
     await screenshot(page, `language-${lang}`);
     await noSeriousViolations(page, `worklist in ${lang}`);
   }
-  // The hospital F0004 is in America/Asuncion (UTC-3): 14:30Z is 11:30 there.
-  assert.match(clocks.en, /11:30/);
-  assert.match(clocks.es, /11:30/);
+  // The hospital F0004 is in America/Asuncion (UTC-3): 14:20Z is 11:20 there.
+  assert.match(clocks.en, /11:20/);
+  assert.match(clocks.es, /11:20/);
   assert.notEqual(clocks.es, clocks.en);
   assert.notEqual(clocks.pt, clocks.en);
   assert.deepEqual(page.errors, []);
@@ -570,7 +616,8 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
     await show(page, "#patients/MX-10000001");
     await page.waitForSelector("section.panel .slot");
     const slot = await page.evaluate(() => {
-      const b = document.querySelector("section.panel .slot");
+      // The second slot: the first may cross the minimum notice meanwhile.
+      const b = document.querySelectorAll("section.panel .slot")[1];
       return { agenda: b.dataset.agenda, start: b.dataset.start };
     });
     await fresh.context.setOffline(true);
