@@ -392,7 +392,7 @@ export async function connect(ctx) {
     h("button", { type: "submit", id: "connect" }, t("connect")),
     outcomeArea(),
   );
-  if (app.connectError) form.querySelector(".outcome").textContent = app.connectError;
+  if (app.connectError) queueMicrotask(() => showOutcome(form, { error: app.connectError }));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const list = tokens.value
@@ -407,7 +407,9 @@ export async function connect(ctx) {
     try {
       await app.connect(host.value, list);
     } catch (err) {
-      showOutcome(form, { error: { code: "unauthenticated", message: String(err.message || err), details: { field: "tokens" } } });
+      // Which token failed, in the user's language; an unreachable host is said so.
+      const field = err.code === "offline" ? "host" : "tokens";
+      showOutcome(form, { error: { code: err.code ?? "unauthenticated", message: String(err.message || err), details: { field } } });
     }
   });
   root.append(form);

@@ -258,7 +258,7 @@ async function openBackend(store) {
       return await HttpBackend.open(store, settings.connection.host, settings.connection.tokens, onBackendChange);
     } catch (e) {
       console.warn("enlace: cannot connect, staying standalone:", e);
-      app.connectError = String(e.message || e);
+      app.connectError = { code: e.code ?? "offline", message: String(e.message || e), details: { field: "tokens" } };
     }
   }
   return LocalBackend.open(store, () => Date.now() + (settings.clockOffset || 0));

@@ -247,6 +247,7 @@ export class HttpBackend {
    * (GET /v1/me). Throws when the host cannot be reached or refuses a token.
    */
   static async open(store, base, identities, onChange) {
+    if (identities.length === 0) throw Object.assign(new Error("no tokens"), { code: "unauthenticated" });
     const b = new HttpBackend();
     b.store = store;
     b.base = base.replace(/\/$/, "");
@@ -254,8 +255,14 @@ export class HttpBackend {
     b.online = true;
     b.identities = [];
     for (const { label, token } of identities) {
-      const res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-      if (!res.ok) throw new Error(`${label}: ${res.status}`);
+      const fail = (code, why) => Object.assign(new Error(`${label}: ${why}`), { code, label });
+      let res;
+      try {
+        res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      } catch (e) {
+        throw fail("offline", e.message);
+      }
+      if (!res.ok) throw fail("unauthenticated", res.status);
       const me = await res.json();
       b.identities.push({ label, token, actor: me.actor });
     }

@@ -2,7 +2,7 @@
 // agendas, a new referral with the engine's suggested destinations, and the
 // referrals the clinic sent.
 
-import { t, formatInstant, formatDate } from "./i18n.js";
+import { t, formatInstant, formatDate, errorText } from "./i18n.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays, nextId, missingRequired } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
 
@@ -272,7 +272,7 @@ export async function patients(ctx, id) {
       h("h2", { id: "ben-h" }, `${b.name} (${b.id})`),
       h("p", null, `${t("f_birth_date")}: ${formatDate(b.birth_date)} · ${t("f_contact")}: ${b.contact ?? "—"}`),
       h("p", null, `${t("coverage")}: ${(b.coverage || []).map((c) => `${c.programme} (${c.agency}) ${c.valid_from}${c.valid_to ? ` → ${c.valid_to}` : ""}`).join("; ") || "—"}`),
-      appts.answer ? appointmentsTable(ctx, appts.answer.value, b) : h("p", { class: "outcome error" }, appts.error?.message),
+      appts.answer ? appointmentsTable(ctx, appts.answer.value, b) : h("p", { class: "outcome error", role: "alert", dataset: { code: appts.error?.code } }, errorText(appts.error)),
     ),
   );
   root.append(await bookingPanel(ctx, b));
@@ -397,7 +397,7 @@ export async function referrals(ctx) {
   const root = h("div", null, h("h1", null, t("view_referrals")));
   const out = await ctx.query({ type: "outgoing_referrals", facility: ctx.actor.facility });
   if (!out.answer) {
-    root.append(h("p", { class: "outcome error", role: "alert" }, out.error.message));
+    root.append(h("p", { class: "outcome error", role: "alert", dataset: { code: out.error.code } }, errorText(out.error)));
     return root;
   }
   if (out.stale) root.append(h("p", { class: "banner" }, t("offline_cached")));

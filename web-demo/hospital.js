@@ -4,7 +4,7 @@
 // no-show and writes the counter-referral; the origin follows the timeline,
 // acknowledges the counter-referral and books the follow-up.
 
-import { t, formatInstant, formatDuration } from "./i18n.js";
+import { t, formatInstant, formatDuration, errorText } from "./i18n.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
 
@@ -74,7 +74,7 @@ export async function worklist(ctx) {
   const root = h("div", null, h("h1", null, t("view_worklist")));
   const out = await ctx.query({ type: "worklist", facility: ctx.actor.facility, limit: 1000 });
   if (!out.answer) {
-    root.append(h("p", { class: "outcome error", role: "alert" }, out.error.message));
+    root.append(h("p", { class: "outcome error", role: "alert", dataset: { code: out.error.code } }, errorText(out.error)));
     return root;
   }
   const w = out.answer.value;
@@ -292,7 +292,7 @@ export async function referral(ctx, id) {
   const root = h("div");
   const out = await ctx.query({ type: "referral", referral: Number(id) });
   if (!out.answer) {
-    root.append(h("h1", null, t("referral", { id })), h("p", { class: "outcome error", role: "alert", dataset: { code: out.error.code } }, out.error.message));
+    root.append(h("h1", null, t("referral", { id })), h("p", { class: "outcome error", role: "alert", dataset: { code: out.error.code } }, errorText(out.error)));
     return root;
   }
   const r = out.answer.value;

@@ -287,8 +287,9 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.fill('#closure-form [data-field="closure.date date"]', "2026-12-08");
     await page.fill('#closure-form [data-field="closure.reason reason"]', "Capacitación");
     await page.click("#closure-form button[type=submit]");
-    await page.waitForSelector('.day[data-date="2026-12-08"]');
-    assert.match(await page.textContent('.day[data-date="2026-12-08"]'), /0 de 0 lugares/);
+    // Saved, the view is drawn again: the closed day has no places left.
+    await page.waitForFunction(() => /0 de 0 lugares/.test(document.querySelector('.day[data-date="2026-12-08"]')?.textContent) || document.querySelector("#closure-form .outcome.error"));
+    assert.equal(await page.locator("#closure-form .outcome.error").count(), 0);
     await screenshot(page, "scheduler-new-agenda");
     await page.fill('#agenda-form [data-field="agenda.rules rules"]', "Lunes 08:00-12:00");
     await page.click("#agenda-form button[type=submit]");
@@ -575,6 +576,12 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
     await show(page, "#connect");
     const tokens = Object.entries(host.tokens).map(([l, tk]) => `${l}\t${tk}`).join("\n");
     await page.fill("#host-url", host.url);
+    // A wrong token first: the host refuses it, said next to the tokens.
+    await page.fill("#tokens", "clinic-clerk\tnot-a-token");
+    await page.click("#connect");
+    const tokenErr = page.locator("#tokens ~ .field-error");
+    await tokenErr.waitFor();
+    assert.equal(await tokenErr.textContent(), "El servidor no aceptó el token.");
     await page.fill("#tokens", tokens);
     await Promise.all([page.waitForEvent("load"), page.click("#connect")]);
     await page.waitForSelector("body[data-ready=true]");
