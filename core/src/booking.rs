@@ -522,7 +522,7 @@ fn candidates<'s>(state: &'s State, a: &AgendaConfig) -> Vec<&'s crate::waitlist
                 && w.facility.as_ref().is_none_or(|f| *f == a.facility)
         })
         .collect();
-    c.sort_by_key(|w| (w.priority, w.id));
+    c.sort_unstable_by_key(|w| (w.priority, w.id));
     c
 }
 

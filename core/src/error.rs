@@ -31,6 +31,9 @@ pub enum Error {
     UnknownAgreement(String),
     #[error("unknown time zone {0}")]
     UnknownTimeZone(String),
+    /// A FHIR resource that does not exist, or that the reader may not see.
+    #[error("{kind}/{id} not found")]
+    UnknownResource { kind: String, id: String },
     #[error("{kind} {id} already exists")]
     AlreadyExists { kind: &'static str, id: String },
     #[error("facility {facility} does not offer service {service}")]
@@ -107,6 +110,7 @@ impl Error {
             UnknownReferral(_) => "unknown_referral",
             UnknownAgreement(_) => "unknown_agreement",
             UnknownTimeZone(_) => "unknown_time_zone",
+            UnknownResource { .. } => "unknown_resource",
             AlreadyExists { .. } => "already_exists",
             ServiceNotOffered { .. } => "service_not_offered",
             NotPermitted { .. } => "not_permitted",
@@ -141,7 +145,8 @@ impl Error {
             | UnknownAppointment(_)
             | UnknownWaitlistEntry(_)
             | UnknownReferral(_)
-            | UnknownAgreement(_) => ErrorKind::NotFound,
+            | UnknownAgreement(_)
+            | UnknownResource { .. } => ErrorKind::NotFound,
             NotPermitted { .. } => ErrorKind::Forbidden,
             AlreadyExists { .. }
             | SlotFull { .. }
@@ -173,6 +178,10 @@ impl Error {
             UnknownWaitlistEntry(id) => put("entry", id.to_string()),
             UnknownReferral(id) => put("referral", id.to_string()),
             UnknownAgreement(id) => put("agreement", id.clone()),
+            UnknownResource { kind, id } => {
+                put("resource_type", kind.clone());
+                put("id", id.clone());
+            }
             UnknownTimeZone(tz) => put("time_zone", tz.clone()),
             AlreadyExists { kind, id } => {
                 put("kind", (*kind).to_owned());
@@ -295,7 +304,8 @@ impl ErrorKind {
             | "unknown_appointment"
             | "unknown_waitlist_entry"
             | "unknown_referral"
-            | "unknown_agreement" => ErrorKind::NotFound,
+            | "unknown_agreement"
+            | "unknown_resource" => ErrorKind::NotFound,
             "not_permitted" => ErrorKind::Forbidden,
             "already_exists"
             | "slot_full"

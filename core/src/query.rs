@@ -64,6 +64,9 @@ pub enum Query {
         agenda: String,
         date: NaiveDate,
     },
+    /// Beneficiaries whose id starts with, or whose name contains, `text`
+    /// (at least 2 characters), ignoring case and the accents of Latin
+    /// letters; at most 50.
     FindBeneficiaries {
         text: String,
     },
@@ -136,6 +139,57 @@ pub enum Query {
         from: NaiveDate,
         to: NaiveDate,
     },
+    /// HL7 FHIR R4 (4.0.1): the CapabilityStatement (`resource_type`
+    /// `"metadata"`), a read (`id`), or a search (`params`, as a query
+    /// string gives them), answered as FHIR JSON text. Readers see exactly
+    /// what the engine's other queries show them.
+    Fhir {
+        resource_type: String,
+        #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+        id: Option<String>,
+        #[serde(default)]
+        params: Vec<FhirParam>,
+        /// The server's FHIR base URL, for `fullUrl`s.
+        #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+        base_url: Option<String>,
+    },
+    /// iCalendar (RFC 5545) text: one appointment, a beneficiary's
+    /// appointments, or the feed of an agenda or a facility over
+    /// `[from, to)` (required for feeds, at most 366 days).
+    Calendar {
+        of: CalendarOf,
+        /// The appointment number, beneficiary, agenda or facility id.
+        id: String,
+        #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+        from: Option<DateTime<Utc>>,
+        #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+        to: Option<DateTime<Utc>>,
+    },
+}
+
+/// One FHIR search parameter, `name=value` as in a query string (a name may
+/// repeat; a comma in a value means "any of these").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct FhirParam {
+    pub name: String,
+    pub value: String,
+}
+
+/// What a [`Query::Calendar`] is the calendar of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarOf {
+    Appointment,
+    Beneficiary,
+    Agenda,
+    Facility,
 }
 
 fn default_limit() -> u32 {
@@ -290,6 +344,10 @@ pub enum Answer {
     Entries(Vec<Entry>),
     Verification(Verification),
     Conditionality(Vec<ConditionalityRow>),
+    /// FHIR JSON text (a Bundle, a resource or the CapabilityStatement).
+    Fhir(String),
+    /// iCalendar text, CRLF line endings.
+    Calendar(String),
 }
 
 const MAX_DAYS: u16 = 62;
@@ -401,12 +459,13 @@ pub fn query(
                 .filter(|(_, x)| x.agenda == idx && crate::slot::local_date(a, x.start) == *date)
                 .map(|(i, _)| view(state, i as u32 + 1))
                 .collect();
-            list.sort_by_key(|v| (v.start, v.id));
+            list.sort_unstable_by_key(|v| (v.start, v.id));
             Ok(Answer::Appointments(list))
         }
         FindBeneficiaries { text } => {
             people_reader(actor)?;
-            let needle = text.trim().to_lowercase();
+            let fold = crate::beneficiary::search_fold;
+            let needle = fold(text.trim());
             if needle.chars().count() < 2 {
                 return Err(Error::invalid("text", "at least 2 characters"));
             }
@@ -414,10 +473,7 @@ pub fn query(
                 state
                     .beneficiaries
                     .iter()
-                    .filter(|b| {
-                        b.id.to_lowercase().starts_with(&needle)
-                            || b.name.to_lowercase().contains(&needle)
-                    })
+                    .filter(|b| fold(&b.id).starts_with(&needle) || fold(&b.name).contains(&needle))
                     .take(50)
                     .cloned()
                     .collect(),
@@ -430,7 +486,7 @@ pub fn query(
                 .iter()
                 .map(|&id| view(state, id))
                 .collect();
-            list.sort_by_key(|v| (v.start, v.id));
+            list.sort_unstable_by_key(|v| (v.start, v.id));
             Ok(Answer::Appointments(list))
         }
         Utilization { agenda, from, to } => {
@@ -458,7 +514,7 @@ pub fn query(
                 })
                 .cloned()
                 .collect();
-            list.sort_by_key(|w| (w.priority, w.id));
+            list.sort_unstable_by_key(|w| (w.priority, w.id));
             Ok(Answer::Waitlist(list))
         }
         Worklist {
@@ -486,7 +542,7 @@ pub fn query(
                         .collect()
                 })
                 .unwrap_or_default();
-            list.sort_by_key(|r| Reverse(r.id));
+            list.sort_unstable_by_key(|r| Reverse(r.id));
             Ok(Answer::Referrals(list))
         }
         Referral { referral } => Ok(Answer::Referral(Box::new(
@@ -569,11 +625,30 @@ pub fn query(
                 state, programme, service, *from, *to,
             )))
         }
+        Fhir {
+            resource_type,
+            id,
+            params,
+            base_url,
+        } => crate::interop::access::fhir(
+            state,
+            actor,
+            resource_type,
+            id.as_deref(),
+            params,
+            base_url.as_deref(),
+            now,
+        )
+        .map(Answer::Fhir),
+        Calendar { of, id, from, to } => {
+            crate::interop::access::calendar(state, actor, *of, id, *from, *to, now)
+                .map(Answer::Calendar)
+        }
     }
 }
 
 /// Staff of the facility, auditors and admins.
-fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
+pub(crate) fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
     match actor.role {
         Role::Auditor | Role::Admin => Ok(()),
         _ if actor.works_at(facility) => Ok(()),
@@ -585,7 +660,7 @@ fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
 }
 
 /// Anyone with a role that handles beneficiaries.
-fn people_reader(actor: &Actor) -> Result<()> {
+pub(crate) fn people_reader(actor: &Actor) -> Result<()> {
     match actor.role {
         Role::Clerk | Role::Clinician | Role::Coordinator if actor.facility.is_some() => Ok(()),
         Role::Auditor | Role::Admin => Ok(()),
@@ -865,7 +940,7 @@ fn breaches(
             needs_visit,
         );
     }
-    out.sort_by_key(|b| (b.due, b.referral));
+    out.sort_unstable_by_key(|b| (b.due, b.referral));
     out
 }
 

@@ -208,7 +208,7 @@ impl State {
             let Some(next) = date.succ_opt() else { break };
             date = next;
         }
-        out.sort_by_key(|s| s.start);
+        out.sort_unstable_by_key(|s| s.start);
         Some(out)
     }
 }

@@ -1177,26 +1177,26 @@ fn ical_handles_the_fall_back_hour() {
     });
     run(Command::RegisterFacility {
         facility: Facility {
-            id: "MAD".into(),
-            name: "Hospital de Madrid".into(),
-            agency: "sns".into(),
+            id: "TIJ".into(),
+            name: "Hospital General de Tijuana".into(),
+            agency: "imss".into(),
             tier: Tier::Second,
-            region: "Madrid".into(),
-            time_zone: "Europe/Madrid".into(),
+            region: "Baja California".into(),
+            time_zone: "America/Tijuana".into(),
             services: vec!["night".into()],
         },
     });
     let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
     run(Command::DefineAgenda {
         agenda: AgendaConfig {
-            id: "MAD-N".into(),
-            facility: "MAD".into(),
+            id: "TIJ-N".into(),
+            facility: "TIJ".into(),
             service: "night".into(),
             practitioner: None,
             rules: vec![WeeklyBlock {
                 day: chrono::Weekday::Sun,
-                start: t(1, 0),
-                end: t(4, 0),
+                start: t(0, 0),
+                end: t(3, 0),
             }],
             valid_from: "2026-10-01".parse().unwrap(),
             valid_to: None,
@@ -1210,55 +1210,55 @@ fn ical_handles_the_fall_back_hour() {
     });
     run(Command::RegisterBeneficiary {
         beneficiary: enlace_core::beneficiary::Beneficiary {
-            id: "ES-1".into(),
+            id: "MX-1".into(),
             name: "Lucía Gómez".into(),
             birth_date: "1990-01-01".parse().unwrap(),
             sex: enlace_core::beneficiary::Sex::Female,
             contact: None,
             coverage: vec![enlace_core::beneficiary::Coverage {
-                programme: "sns".into(),
-                agency: "sns".into(),
+                programme: "imss".into(),
+                agency: "imss".into(),
                 valid_from: "2020-01-01".parse().unwrap(),
                 valid_to: None,
             }],
         },
     });
-    // 02:30 local on 25 October 2026 happens twice; the slot is the first
-    // (00:30 UTC) and ends at 01:15 UTC, which is 02:15 local the second time.
-    let start: DateTime<Utc> = "2026-10-25T00:30:00Z".parse().unwrap();
-    let clerk = Actor::new("clerk", "sns", Some("MAD"), Role::Clerk);
+    // 01:30 local on 1 November 2026 happens twice; the slot is the first
+    // (08:30 UTC) and ends at 09:15 UTC, which is 01:15 local the second time.
+    let start: DateTime<Utc> = "2026-11-01T08:30:00Z".parse().unwrap();
+    let clerk = Actor::new("clerk", "imss", Some("TIJ"), Role::Clerk);
     e.execute(Request {
         actor: clerk,
         at,
         key: None,
         command: Command::BookAppointment {
-            agenda: "MAD-N".into(),
+            agenda: "TIJ-N".into(),
             start,
-            beneficiary: "ES-1".into(),
+            beneficiary: "MX-1".into(),
             follow_up_of: None,
             overbook: false,
         },
     })
     .unwrap();
-    let ics = ical::beneficiary_calendar(e.state(), "ES-1", at).unwrap();
+    let ics = ical::beneficiary_calendar(e.state(), "MX-1", at).unwrap();
     let lines = unfold_checked(&ics);
     let ev = &events(&lines)[0];
     let s = instant_of(prop(ev, "DTSTART")[0]);
     let end = instant_of(prop(ev, "DTEND")[0]);
     assert_eq!(s, start);
     assert_eq!(end, start + Duration::minutes(45));
-    // The VTIMEZONE describes the change: +0200 to +0100 at 03:00 local.
+    // The VTIMEZONE describes the change: -0700 to -0800 at 02:00 local.
     let change = [
         "BEGIN:STANDARD",
-        "DTSTART:20261025T030000",
-        "TZOFFSETFROM:+0200",
-        "TZOFFSETTO:+0100",
+        "DTSTART:20261101T020000",
+        "TZOFFSETFROM:-0700",
+        "TZOFFSETTO:-0800",
     ];
     assert!(lines.windows(4).any(|w| w == change), "{lines:#?}");
-    // And the agenda's slots on that day: 01:00, 01:45, 02:30, 03:15 local.
+    // And the agenda's slots on that day: 00:00, 00:45, 01:30, 02:15 local.
     let q = Query::AgendaView {
-        agenda: "MAD-N".into(),
-        from: "2026-10-25".parse().unwrap(),
+        agenda: "TIJ-N".into(),
+        from: "2026-11-01".parse().unwrap(),
         days: 1,
     };
     let ans = e.query(&enlace_core::synth::admin(), &q, at).unwrap();

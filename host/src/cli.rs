@@ -492,7 +492,7 @@ fn import(data: &Path, tenant: &str, file: &Path) -> Result<()> {
         let e: Entry = serde_json::from_str(&line)
             .with_context(|| format!("line {} is not a journal entry", i + 1))?;
         entries.push(e);
-        if entries.len() % 10_000 == 0 {
+        if entries.len().is_multiple_of(10_000) {
             bar.set_position(read);
         }
     }

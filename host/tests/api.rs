@@ -902,7 +902,9 @@ async fn every_route_is_documented_and_served() {
                 .replace("{entry}", "1")
                 .replace("{agenda}", "F0001-A01")
                 .replace("{facility}", "F0001")
-                .replace("{beneficiary}", "MX-10000001");
+                .replace("{beneficiary}", "MX-10000001")
+                .replace("{resource_type}", "Appointment")
+                .replace("{id}", "appointment-1");
             let (s, v) = api
                 .send(&method.to_uppercase(), &concrete, None, None)
                 .await

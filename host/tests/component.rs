@@ -272,6 +272,7 @@ fn error_kinds_from_codes_agree_with_core() {
         Error::UnknownReferral(1),
         Error::UnknownAgreement(s()),
         Error::UnknownTimeZone(s()),
+        Error::UnknownResource { kind: s(), id: s() },
         Error::AlreadyExists { kind: "x", id: s() },
         Error::ServiceNotOffered {
             facility: s(),
@@ -364,6 +365,7 @@ fn every_variant_is_listed(e: &Error) {
         | UnknownReferral(_)
         | UnknownAgreement(_)
         | UnknownTimeZone(_)
+        | UnknownResource { .. }
         | AlreadyExists { .. }
         | ServiceNotOffered { .. }
         | NotPermitted { .. }

@@ -118,7 +118,9 @@ export type Answer =
   | { "type": "routing", "value": Routing }
   | { "type": "entries", "value": Array<Entry> }
   | { "type": "verification", "value": Verification }
-  | { "type": "conditionality", "value": Array<ConditionalityRow> };
+  | { "type": "conditionality", "value": Array<ConditionalityRow> }
+  | { "type": "fhir", "value": string }
+  | { "type": "calendar", "value": string };
 
 /**
  * Where an appointment is in its life.
@@ -185,6 +187,11 @@ export type Breach = {
   met_at: string | null,
   minutes_late: number,
 };
+
+/**
+ * What a [`Query::Calendar`] is the calendar of.
+ */
+export type CalendarOf = "appointment" | "beneficiary" | "agenda" | "facility";
 
 /**
  * The outcome of the care given at the destination.
@@ -580,6 +587,12 @@ export type Facility = {
 };
 
 /**
+ * One FHIR search parameter, `name=value` as in a query string (a name may
+ * repeat; a comma in a value means "any of these").
+ */
+export type FhirParam = { name: string, value: string };
+
+/**
  * A follow-up visit the destination asks the origin to book.
  */
 export type FollowUpRequest = {
@@ -677,6 +690,26 @@ export type Query =
     service: string,
     from: string,
     to: string,
+  }
+  | {
+    "type": "fhir",
+    resource_type: string,
+    id?: string | null,
+    params: Array<FhirParam>,
+    /**
+     * The server's FHIR base URL, for `fullUrl`s.
+     */
+    base_url?: string | null,
+  }
+  | {
+    "type": "calendar",
+    of: CalendarOf,
+    /**
+     * The appointment number, beneficiary, agenda or facility id.
+     */
+    id: string,
+    from?: string | null,
+    to?: string | null,
   };
 
 /**

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask run [ARGS…]         the main job: today the engine demo (`enlace-host demo`)
-//! cargo xtask test [--with LIST]  setup, then every test of the workspace
+//! cargo xtask test               setup, then every test (third-party validators included)
 //! cargo xtask setup [--with LIST] installs what the project needs (idempotent)
 //! cargo xtask build               builds the Wasm artifacts (dist/enlace.component.wasm, dist/web/), prints sizes
 //! cargo xtask codegen [--check]   writes (checks) the generated wasm/ts/enlace.d.ts
@@ -49,7 +49,8 @@ tasks:
   run [ARGS…]          the main job: the server (`enlace-host serve --listen
                        127.0.0.1:8080 --data ./data --seed ARGS…`), seeded with the
                        demo network; prints the URL and the demo tokens
-  test [--with LIST]   setup, then every test of the workspace
+  test                 setup, then every test, the third-party FHIR and iCalendar
+                       validators and the browser tests included
   setup [--with LIST]  install what the project needs; skips what is installed
   build                build the Wasm artifacts: the component dist/enlace.component.wasm
                        and the browser package in dist/web/
@@ -111,7 +112,12 @@ fn parse(args: &[String]) -> Result<Task> {
     };
     match task.as_str() {
         "run" => Ok(Task::Run(rest.to_vec())),
-        "test" => parse_with(rest).map(Task::Test),
+        // Every part: what CI runs is what a newcomer runs.
+        "test" if rest.is_empty() => Ok(Task::Test(Extra::ALL.to_vec())),
+        "test" => Err(Error::new(format!(
+            "`cargo xtask test` takes no options: it runs every test\n\n{}",
+            usage()
+        ))),
         "setup" => parse_with(rest).map(Task::Setup),
         "build" if rest.is_empty() => Ok(Task::Build),
         "codegen" => match rest {
@@ -373,14 +379,17 @@ mod tests {
     #[test]
     fn parses_tasks_and_with_lists() {
         assert_eq!(parse(&args("")).unwrap(), Task::Help);
-        assert_eq!(parse(&args("test")).unwrap(), Task::Test(vec![]));
+        assert_eq!(
+            parse(&args("test")).unwrap(),
+            Task::Test(Extra::ALL.to_vec())
+        );
         assert_eq!(
             parse(&args("setup --with interop")).unwrap(),
             Task::Setup(vec![Extra::Interop])
         );
         assert_eq!(
-            parse(&args("test --with=interop,interop")).unwrap(),
-            Task::Test(vec![Extra::Interop])
+            parse(&args("setup --with=interop,interop")).unwrap(),
+            Task::Setup(vec![Extra::Interop])
         );
         assert_eq!(
             parse(&args("run --seed 3")).unwrap(),
@@ -392,12 +401,14 @@ mod tests {
     fn refuses_unknown_tasks_parts_and_arguments() {
         let e = parse(&args("tset")).unwrap_err().to_string();
         assert!(e.contains("unknown task `tset`"), "{e}");
-        let e = parse(&args("test --with chromium"))
+        let e = parse(&args("test --with interop")).unwrap_err().to_string();
+        assert!(e.contains("takes no options"), "{e}");
+        let e = parse(&args("setup --with chromium"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown part `chromium`"), "{e}");
         assert!(e.contains("interop"), "{e}");
-        let e = parse(&args("test --with")).unwrap_err().to_string();
+        let e = parse(&args("setup --with")).unwrap_err().to_string();
         assert!(e.contains("needs a list"), "{e}");
         let e = parse(&args("setup --fast")).unwrap_err().to_string();
         assert!(e.contains("unexpected argument `--fast`"), "{e}");

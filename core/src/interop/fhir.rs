@@ -443,7 +443,7 @@ pub fn schedule_id(agenda: &str) -> String {
 pub fn slot_id(agenda: &str, start: DateTime<Utc>) -> String {
     fhir_id(
         "slot",
-        &format!("{agenda}.{}", start.format("%Y%m%dT%H%MZ")),
+        &format!("{agenda}.{}Z", &super::basic(&start)[..13]),
     )
 }
 /// The FHIR id of an appointment.
@@ -599,7 +599,7 @@ fn weekday_code(d: Weekday) -> &'static str {
 }
 
 fn time(t: chrono::NaiveTime) -> String {
-    t.format("%H:%M:%S").to_string()
+    super::clock(&t, true)
 }
 
 // --- reference data ------------------------------------------------------------
@@ -776,8 +776,8 @@ fn rules_text(c: &AgendaConfig) -> String {
             .or_default()
             .push(format!(
                 "{}-{}",
-                r.start.format("%H:%M"),
-                r.end.format("%H:%M")
+                super::clock(&r.start, false),
+                super::clock(&r.end, false)
             ));
     }
     let parts: Vec<String> = by_day

@@ -10,6 +10,7 @@
 
 use super::InteropError;
 use super::fhir::{self, BundleType, MAX_SLOTS, MAX_WINDOW_DAYS, ResourceKind, Window};
+use crate::referral::Referral;
 use crate::state::State;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,6 +102,19 @@ pub fn search(
     params: &[(String, String)],
     ctx: &SearchContext,
 ) -> Result<Value, InteropError> {
+    search_where(state, resource_type, params, ctx, &|_| true)
+}
+
+/// [`search`] over the referrals `sees` admits only (ServiceRequest, Task,
+/// Communication): the others do not exist for the reader, not even in
+/// `total`.
+pub(crate) fn search_where(
+    state: &State,
+    resource_type: &str,
+    params: &[(String, String)],
+    ctx: &SearchContext,
+    sees: &dyn Fn(&Referral) -> bool,
+) -> Result<Value, InteropError> {
     let kind = ResourceKind::parse(resource_type).ok_or_else(|| {
         InteropError::UnsupportedResourceType {
             resource_type: resource_type.to_owned(),
@@ -136,7 +150,7 @@ pub fn search(
             }
         }
     }
-    let candidates = candidates(state, kind, &filters, ctx)?;
+    let candidates = candidates(state, kind, &filters, ctx, sees)?;
     let mut matched = Vec::new();
     for r in candidates {
         if matches(&r, &filters)? {
@@ -160,6 +174,17 @@ pub fn read(
     resource_type: &str,
     id: &str,
     ctx: &SearchContext,
+) -> Result<Value, InteropError> {
+    read_where(state, resource_type, id, ctx, &|_| true)
+}
+
+/// [`read`] where a referral `sees` does not admit is not found.
+pub(crate) fn read_where(
+    state: &State,
+    resource_type: &str,
+    id: &str,
+    ctx: &SearchContext,
+    sees: &dyn Fn(&Referral) -> bool,
 ) -> Result<Value, InteropError> {
     let kind = ResourceKind::parse(resource_type).ok_or_else(|| {
         InteropError::UnsupportedResourceType {
@@ -198,6 +223,7 @@ pub fn read(
         }
         ResourceKind::ServiceRequest | ResourceKind::Task => numbered("referral-")
             .and_then(|n| state.referral(n))
+            .filter(|r| sees(r))
             .map(|r| {
                 if kind == ResourceKind::Task {
                     fhir::task(state, r)
@@ -207,8 +233,9 @@ pub fn read(
             }),
         ResourceKind::Communication => numbered("counter-referral-")
             .and_then(|n| state.referral(n))
+            .filter(|r| sees(r))
             .and_then(|r| fhir::communication(state, r)),
-        _ => candidates(state, kind, &[], ctx)?
+        _ => candidates(state, kind, &[], ctx, sees)?
             .into_iter()
             .find(|r| r["id"].as_str() == Some(id)),
     };
@@ -224,6 +251,7 @@ fn candidates(
     kind: ResourceKind,
     filters: &[(&str, &str)],
     ctx: &SearchContext,
+    sees: &dyn Fn(&Referral) -> bool,
 ) -> Result<Vec<Value>, InteropError> {
     let system = ctx
         .national_id_system
@@ -292,16 +320,19 @@ fn candidates(
         ResourceKind::ServiceRequest => state
             .referrals()
             .iter()
+            .filter(|r| sees(r))
             .map(|r| fhir::service_request(state, r))
             .collect(),
         ResourceKind::Task => state
             .referrals()
             .iter()
+            .filter(|r| sees(r))
             .map(|r| fhir::task(state, r))
             .collect(),
         ResourceKind::Communication => state
             .referrals()
             .iter()
+            .filter(|r| sees(r))
             .filter_map(|r| fhir::communication(state, r))
             .collect(),
         ResourceKind::Schedule => state
@@ -562,23 +593,32 @@ fn date_param(name: &str, value: &str) -> Result<(&'static str, Range), InteropE
             (midnight(a), midnight(b))
         }
         7 => {
-            let a =
-                NaiveDate::parse_from_str(&format!("{rest}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+            // `parse` rather than `parse_from_str`: no strftime interpreter
+            // in the Wasm builds (see `interop::basic`).
+            let a = format!("{rest}-01")
+                .parse::<NaiveDate>()
+                .map_err(|_| bad())?;
             let b = a
                 .checked_add_months(chrono::Months::new(1))
                 .ok_or_else(bad)?;
             (midnight(a), midnight(b))
         }
         10 => {
-            let a = NaiveDate::parse_from_str(rest, "%Y-%m-%d").map_err(|_| bad())?;
+            let a = rest.parse::<NaiveDate>().map_err(|_| bad())?;
             (midnight(a), midnight(a.succ_opt().ok_or_else(bad)?))
         }
         _ => {
             let t = parse_instant(rest)
                 .or_else(|| {
-                    chrono::NaiveDateTime::parse_from_str(rest, "%Y-%m-%dT%H:%M:%S")
-                        .or_else(|_| chrono::NaiveDateTime::parse_from_str(rest, "%Y-%m-%dT%H:%M"))
-                        .ok()
+                    // A local date-time, with or without seconds.
+                    let full = if rest.len() == 16 {
+                        format!("{rest}:00")
+                    } else {
+                        rest.to_owned()
+                    };
+                    (full.len() == 19 && full.as_bytes().get(10) == Some(&b'T'))
+                        .then(|| full.parse::<chrono::NaiveDateTime>().ok())
+                        .flatten()
                         .map(|n| Utc.from_utc_datetime(&n))
                 })
                 .ok_or_else(bad)?;

@@ -70,7 +70,7 @@ pub fn beneficiary_calendar(
         .filter_map(|&id| state.appointment_view(id))
         .filter(|a| a.rescheduled_to.is_none())
         .collect();
-    events.sort_by_key(|a| (a.start, a.id));
+    events.sort_unstable_by_key(|a| (a.start, a.id));
     Ok(calendar(state, &b.name, &events, dtstamp, false))
 }
 
@@ -141,7 +141,7 @@ fn feed_events(
         .filter(|a| a.rescheduled_to.is_none() && a.start >= from && a.start < to)
         .filter(|a| keep(a))
         .collect();
-    events.sort_by_key(|a| (a.start, a.id));
+    events.sort_unstable_by_key(|a| (a.start, a.id));
     events
 }
 
@@ -253,7 +253,7 @@ fn zone_of(state: &State, a: &AppointmentView) -> Tz {
 }
 
 fn utc_stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
+    format!("{}Z", super::basic(&t))
 }
 
 fn vevent(state: &State, a: &AppointmentView, dtstamp: DateTime<Utc>, staff: bool) -> Vec<String> {
@@ -268,7 +268,7 @@ fn vevent(state: &State, a: &AppointmentView, dtstamp: DateTime<Utc>, staff: boo
         LocalResult::None => false,
     };
     let (dtstart, dtend) = if exact(a.start) && exact(end) {
-        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y%m%dT%H%M%S").to_string();
+        let local = |t: DateTime<Utc>| super::basic(&t.with_timezone(&tz));
         let tzid = tz.name();
         (
             format!("DTSTART;TZID={tzid}:{}", local(a.start)),
@@ -401,7 +401,7 @@ fn observance(to: &(i32, bool, String), from_offset: i32, at: DateTime<Utc>) -> 
     let local = at.naive_utc() + Duration::seconds(i64::from(from_offset));
     let mut v = vec![
         format!("BEGIN:{kind}"),
-        format!("DTSTART:{}", local.format("%Y%m%dT%H%M%S")),
+        format!("DTSTART:{}", super::basic(&local)),
         format!("TZOFFSETFROM:{}", utc_offset(from_offset)),
         format!("TZOFFSETTO:{}", utc_offset(to.0)),
     ];

@@ -19,6 +19,7 @@
 //! importer reads back. An agency that has its own registered identifier
 //! systems can keep these: they name Enlace's own ids, not national ones.
 
+pub(crate) mod access;
 pub mod fhir;
 pub mod fhir_import;
 mod fhir_search;
@@ -160,10 +161,46 @@ pub fn fhir_id(prefix: &str, raw: &str) -> String {
 
 /// A UTC instant as FHIR `instant` / `dateTime` (`2026-03-03T14:00:00Z`).
 pub(crate) fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Date and time as `YYYYMMDDTHHMMSS` (iCalendar's basic format).
+///
+/// Written field by field rather than with chrono's `format`, whose
+/// strftime interpreter would be the only one in the Wasm builds (a few
+/// kilobytes the browser package's size budget cannot spare).
+pub(crate) fn basic(t: &(impl chrono::Datelike + chrono::Timelike)) -> String {
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A time of day as `HH:MM:SS`, or `HH:MM` without seconds.
+pub(crate) fn clock(t: &impl chrono::Timelike, seconds: bool) -> String {
+    if seconds {
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    } else {
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    }
 }
 
 /// A date as FHIR `date` (`2026-03-03`).
 pub(crate) fn date(d: chrono::NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }

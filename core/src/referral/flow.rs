@@ -537,13 +537,18 @@ fn facility<'s>(state: &'s State, id: &str) -> Result<&'s crate::facility::Facil
 /// does not exist: a third facility learns nothing of it.
 pub(crate) fn visible<'s>(state: &'s State, actor: &Actor, id: u32) -> Result<&'s Referral> {
     let r = state.referral(id).ok_or(Error::UnknownReferral(id))?;
-    let sees = matches!(actor.role, Role::Auditor | Role::Admin)
-        || actor.facility.as_deref().is_some_and(|f| r.involves(f));
-    if sees {
+    if sees(actor, r) {
         Ok(r)
     } else {
         Err(Error::UnknownReferral(id))
     }
+}
+
+/// Whether `actor` may see referral `r`: auditors and admins see every
+/// referral, staff those their facility is or was party to.
+pub(crate) fn sees(actor: &Actor, r: &Referral) -> bool {
+    matches!(actor.role, Role::Auditor | Role::Admin)
+        || actor.facility.as_deref().is_some_and(|f| r.involves(f))
 }
 
 fn at_destination<'s>(

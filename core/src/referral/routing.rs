@@ -204,7 +204,7 @@ pub fn suggest(
             None => exclude(Exclusion::NoCapacityInTime),
         }
     }
-    suggested.sort_by(|a, b| (a.earliest, &a.facility).cmp(&(b.earliest, &b.facility)));
+    suggested.sort_unstable_by(|a, b| (a.earliest, &a.facility).cmp(&(b.earliest, &b.facility)));
     Ok(Routing {
         suggested,
         not_suggested,

@@ -611,24 +611,8 @@ fn lift_error(e: wit::Error) -> ErrorBody {
 
 /// The class of an error code, which hosts map to a protocol status, as
 /// `enlace_core::Error::kind` gives it (the component sends the code, not
-/// the class). Unknown codes are [`ErrorKind::RuleViolation`].
+/// the class). Codes core does not know (a newer component) are
+/// [`ErrorKind::RuleViolation`].
 pub fn error_kind(code: &str) -> ErrorKind {
-    match code {
-        "invalid_input" | "unknown_time_zone" => ErrorKind::BadInput,
-        "unknown_facility"
-        | "unknown_service"
-        | "unknown_agenda"
-        | "unknown_beneficiary"
-        | "unknown_appointment"
-        | "unknown_waitlist_entry"
-        | "unknown_referral"
-        | "unknown_agreement" => ErrorKind::NotFound,
-        "not_permitted" => ErrorKind::Forbidden,
-        "already_exists"
-        | "slot_full"
-        | "double_booking"
-        | "idempotency_key_reused"
-        | "already_waiting" => ErrorKind::Conflict,
-        _ => ErrorKind::RuleViolation,
-    }
+    ErrorKind::of_code(code).unwrap_or(ErrorKind::RuleViolation)
 }

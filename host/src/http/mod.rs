@@ -7,6 +7,7 @@
 //! oversized bodies) and answers engine refusals with their status.
 
 pub mod error;
+pub mod fhir;
 pub mod openapi;
 pub mod routes;
 
@@ -55,7 +56,8 @@ impl App {
                 ROUTES
                     .iter()
                     .map(|r| r.id.to_owned())
-                    .chain(["healthz", "metrics", "openapi"].map(str::to_owned)),
+                    .chain(["healthz", "metrics", "openapi"].map(str::to_owned))
+                    .chain(fhir::ENDPOINTS.iter().map(|e| e.id.to_owned())),
             ),
             max_body,
             openapi: openapi::document().to_pretty_json().unwrap_or_default(),
@@ -102,6 +104,7 @@ pub fn router(app: Arc<App>, web_root: Option<PathBuf>) -> Router {
         )
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found));
+    r = fhir::routes(r, &app, n + 3);
     match web_root.filter(|p| p.is_dir()) {
         Some(root) => r.fallback_service(
             tower_http::services::ServeDir::new(root).append_index_html_on_directories(true),
@@ -502,13 +505,12 @@ pub(crate) fn build_command(
     check_dates(&value, &mut String::new())?;
     serde_json::from_value(value).map_err(|e| {
         let msg = e.to_string();
-        let err = if msg.starts_with("unknown field") {
+        if msg.starts_with("unknown field") {
             let field = msg.split('`').nth(1).unwrap_or_default().to_owned();
-            ApiError::bad_request("unknown_field", msg.clone()).with("field", field)
+            ApiError::bad_request("unknown_field", msg).with("field", field)
         } else {
-            ApiError::bad_request("invalid_body", msg.clone())
-        };
-        err
+            ApiError::bad_request("invalid_body", msg)
+        }
     })
 }
 

@@ -276,6 +276,68 @@ pub fn document() -> OpenApi {
         "/openapi.json",
         plain("openapi", "This document.", "application/json"),
     ));
+    for e in super::fhir::ENDPOINTS {
+        let mut op = OperationBuilder::new()
+            .operation_id(Some(e.id))
+            .tag(if e.path.starts_with("/fhir") {
+                "fhir"
+            } else {
+                "calendars"
+            })
+            .summary(Some(e.summary))
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        for name in path_names(e.path) {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        for (name, required, doc) in e.query {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(if *required {
+                        Required::True
+                    } else {
+                        Required::False
+                    })
+                    .description(Some(*doc))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+                    )),
+            );
+        }
+        let ok = ResponseBuilder::new()
+            .description(e.summary)
+            .content(e.media_type, ContentBuilder::new().build())
+            .build();
+        op = op.response("200", ok);
+        for (status, text) in [
+            ("400", "Bad input: unknown or malformed parameter."),
+            ("401", "Missing, unknown or revoked token."),
+            ("403", "The engine does not permit this actor to read this."),
+            ("404", "Not found (or not visible to this actor)."),
+        ] {
+            let r = if e.path.starts_with("/fhir") {
+                ResponseBuilder::new()
+                    .description(format!(
+                        "{text} A FHIR OperationOutcome carrying the engine's code."
+                    ))
+                    .content(super::fhir::FHIR_JSON, ContentBuilder::new().build())
+                    .build()
+            } else {
+                json_response(text, error_ref()).build()
+            };
+            op = op.response(status, r);
+        }
+        items.push((e.path, PathItem::new(HttpMethod::Get, op.build())));
+    }
     // Several methods on one path are merged into one path item.
     let mut merged: Vec<(&str, PathItem)> = Vec::new();
     for (path, item) in items {
@@ -316,6 +378,12 @@ pub fn document() -> OpenApi {
         .build()
 }
 
+/// The `{name}` segments of a path.
+fn path_names(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
 /// Every (method, path) the document describes, for tests.
 pub fn operations(doc: &OpenApi) -> Vec<(String, String)> {
     let v = serde_json::to_value(doc).unwrap_or(json!({}));
@@ -348,7 +416,10 @@ mod tests {
                 r.path
             );
         }
-        assert_eq!(ops.len(), ROUTES.len() + 3);
+        assert_eq!(
+            ops.len(),
+            ROUTES.len() + 3 + super::super::fhir::ENDPOINTS.len()
+        );
         let v = serde_json::to_value(&doc).unwrap();
         assert_eq!(v["openapi"], "3.1.0");
         assert!(v["components"]["schemas"]["Error"].is_object());

@@ -117,6 +117,8 @@ const FACILITY: &[Param] = &[req("facility", Ty::Str, "Facility id.")];
 const BENEFICIARY: &[Param] = &[req("beneficiary", Ty::Str, "Beneficiary id.")];
 const ENTRY: &[Param] = &[req("entry", Ty::Int, "Waitlist entry id.")];
 
+// One argument per column of the route table below, which reads best flat.
+#[allow(clippy::too_many_arguments)]
 const fn command(
     method: Method,
     path: &'static str,

@@ -3,8 +3,8 @@
 use super::{Bad, WitType, lift, wit};
 use enlace_core::appointment::AppointmentStatus;
 use enlace_core::query::{
-    AppointmentView, Attendance, Breach, ConditionalityRow, DayView, FreeSlot, SlotView,
-    Utilization, WorkItem, Worklist,
+    AppointmentView, Attendance, Breach, CalendarOf, ConditionalityRow, DayView, FhirParam,
+    FreeSlot, SlotView, Utilization, WorkItem, Worklist,
 };
 use enlace_core::referral::routing::{Exclusion, NotSuggested, Routing, Suggestion};
 use enlace_core::referral::{Referral, ReferralStatus, TimelineStep};
@@ -36,6 +36,8 @@ record_variants!(Query => Query {
     SuggestDestinations(SuggestDestinationsQuery) { beneficiary, service, tier, priority },
     AuditTrail(AuditTrailQuery) { facility, referral, after, limit },
     Conditionality(ConditionalityQuery) { programme, service, from, to },
+    Fhir(FhirQuery) { resource_type, id, params, base_url },
+    Calendar(CalendarQuery) { of, id, from, to },
 } units { Facilities, Services, VerifyAudit });
 
 enumeration!(AppointmentStatus => AppointmentStatus {
@@ -146,6 +148,8 @@ record!(Suggestion => Suggestion {
 });
 record!(NotSuggested => NotSuggested { facility, name, reason });
 record!(Routing => Routing { suggested, not_suggested });
+record!(FhirParam => FhirParam { name, value });
+enumeration!(CalendarOf => CalendarOf { Appointment, Beneficiary, Agenda, Facility });
 record!(ConditionalityRow => ConditionalityRow {
     beneficiary,
     name,
@@ -173,4 +177,6 @@ newtype_variants!(Answer => Answer {
     Entries,
     Verification,
     Conditionality,
+    Fhir,
+    Calendar,
 });
