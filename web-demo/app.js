@@ -166,7 +166,7 @@ function renderHeader() {
     app.identity = app.backend.identities.find((i) => i.label === who.value);
     settings.identity = who.value;
     saveSettings();
-    app.backend.watch?.(app.identity.actor);
+    await app.backend.watch?.(app.identity.actor);
     const first = viewsFor(app.identity.actor)[0];
     if (location.hash === `#${first}`) render();
     else go(first);
@@ -221,6 +221,7 @@ function renderNav(names, current) {
 let renderSeq = 0;
 async function render() {
   const seq = ++renderSeq;
+  app.idle = false;
   const names = viewsFor(app.identity.actor);
   let { name, arg } = parseHash();
   if (!VIEWS[name] || (name !== "referral" && !names.includes(name))) {
@@ -237,6 +238,7 @@ async function render() {
   app.view = name;
   main.dataset.view = name;
   app.rendered += 1;
+  app.idle = true; // no newer render started (checked above)
 }
 
 function refusedBanner() {
@@ -323,7 +325,7 @@ async function start() {
   app.identity =
     app.backend.identities.find((i) => i.label === settings.identity) ?? app.backend.identities[0];
   await loadReference();
-  app.backend.watch?.(app.identity.actor);
+  await app.backend.watch?.(app.identity.actor);
   await render();
   app.readyMs = performance.now() - started;
   app.readyFromNavigation = performance.now();

@@ -281,25 +281,28 @@ export class HttpBackend {
    * show what others did (a new referral in the worklist) without a click.
    */
   async watch(actor) {
-    this.watching = { actor, cursor: null };
-    await this.poll();
+    const w = { actor, cursor: null };
+    this.watching = w;
+    try {
+      // The feed's head now: what the view about to be drawn already shows.
+      const r = await this.fetch("/v1/events?after=0&limit=1", { headers: { authorization: `Bearer ${this.tokenOf(actor)}` } });
+      if (r.ok) w.cursor = r.body.head;
+    } catch (e) {
+      if (!(e instanceof Offline)) console.warn("enlace: event feed:", e);
+    }
   }
 
   async poll() {
     const w = this.watching;
     if (!w || !this.online || this.polling) return;
+    if (w.cursor === null) return this.watch(w.actor);
     this.polling = true;
     try {
       const token = this.tokenOf(w.actor);
-      const first = w.cursor === null;
-      const url = first ? "/v1/events?after=0&limit=1" : `/v1/events?after=${w.cursor}&limit=100`;
-      const r = await this.fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      const r = await this.fetch(`/v1/events?after=${w.cursor}&limit=100`, { headers: { authorization: `Bearer ${token}` } });
       if (!r.ok || this.watching !== w) return;
-      if (first) w.cursor = r.body.head;
-      else {
-        w.cursor = r.body.next;
-        if (r.body.items.length > 0) this.onChange?.({ events: r.body.items });
-      }
+      w.cursor = r.body.next;
+      if (r.body.items.length > 0) this.onChange?.({ events: r.body.items });
     } catch (e) {
       // Offline: the probe takes over. Anything else: try again next tick.
       if (!(e instanceof Offline)) console.warn("enlace: event feed:", e);

@@ -37,14 +37,22 @@ async function noSeriousViolations(page, where) {
 async function as(page, label) {
   const n = await page.evaluate(() => window.enlace.rendered);
   await page.selectOption("#identity", label);
-  await page.waitForFunction(([l, k]) => window.enlace.identity.label === l && window.enlace.rendered > k, [label, n]);
+  await page.waitForFunction(([l, k]) => window.enlace.identity.label === l && window.enlace.rendered > k && window.enlace.idle, [label, n]);
 }
 
 async function show(page, hash) {
   if ((await page.evaluate(() => location.hash)) === hash) return;
   const n = await page.evaluate(() => window.enlace.rendered);
   await page.evaluate((h) => (location.hash = h), hash);
-  await page.waitForFunction(([h, k]) => window.enlace.rendered > k && document.querySelector("#main").dataset.view === h.split("/")[0].slice(1), [hash, n]);
+  await page.waitForFunction(([h, k]) => window.enlace.rendered > k && window.enlace.idle && document.querySelector("#main").dataset.view === h.split("/")[0].slice(1), [hash, n]);
+}
+
+/** Clicks a navigation link and waits for its view to be drawn. */
+async function navTo(page, hash) {
+  if ((await page.evaluate(() => [location.hash, document.querySelector("#main").dataset.view])).join("|") === `${hash}|${hash.slice(1)}`) return;
+  const n = await page.evaluate(() => window.enlace.rendered);
+  await page.click(`nav a[href="${hash}"]`);
+  await page.waitForFunction(([h, k]) => window.enlace.rendered > k && window.enlace.idle && document.querySelector("#main").dataset.view === h.slice(1), [hash, n]);
 }
 
 async function referralStatus(page, id, status) {
@@ -59,7 +67,7 @@ async function referralStatus(page, id, status) {
 async function referralLoop(page, shots, onTooEarly) {
   // Clinic clinician: new referral with the engine's suggested destinations.
   await as(page, "clinic-clinician");
-  await page.click('nav a[href="#new-referral"]');
+  await navTo(page, "#new-referral");
   await page.fill('form[role=search] input[data-field="text"]', "MX-10000000");
   await page.click("form[role=search] button[type=submit]");
   await page.click('tr:has(td:text-is("MX-10000000")) button');
@@ -125,7 +133,7 @@ async function referralLoop(page, shots, onTooEarly) {
 
   // Clinic clinician: read the counter-referral, acknowledge, book the follow-up.
   await as(page, "clinic-clinician");
-  await page.click('nav a[href="#referrals"]');
+  await navTo(page, "#referrals");
   await page.click(`tr[data-referral="${id}"] a`);
   await referralStatus(page, id, "counter_referred");
   assert.match(await page.textContent("#counter-referral"), /Sulfato de magnesio/);
@@ -168,7 +176,7 @@ test("standalone: the referral loop by clicks, reload keeps it, audit verifies",
 
   // The scheduler's week view with fill levels.
   await as(page, "clinic-clerk");
-  await page.click('nav a[href="#scheduler"]');
+  await navTo(page, "#scheduler");
   await page.waitForSelector(".calendar .day .fillbar");
   await screenshot(page, "standalone-scheduler");
   await noSeriousViolations(page, "scheduler");
@@ -179,7 +187,7 @@ test("standalone: the referral loop by clicks, reload keeps it, audit verifies",
 test("errors from the engine are shown next to their field, in the user's language", async () => {
   const page = await openPage(browser.context, `${server.url}?lang=es&clock=${CLOCK}`);
   await as(page, "clinic-clerk");
-  await page.click('nav a[href="#patients"]');
+  await navTo(page, "#patients");
   // An empty name: the engine refuses `beneficiary.name`.
   await page.fill('[data-field="beneficiary.id id"]', "MX-29990001");
   await page.fill('[data-field="beneficiary.birth_date"]', "1994-02-11");
@@ -201,7 +209,7 @@ test("errors from the engine are shown next to their field, in the user's langua
   // A malformed ICD-10 code in a referral: next to the codes, in Portuguese.
   await page.selectOption("#lang", "pt");
   await as(page, "clinic-clinician");
-  await page.click('nav a[href="#new-referral"]');
+  await navTo(page, "#new-referral");
   await page.fill('form[role=search] input[data-field="text"]', "MX-10000003");
   await page.click("form[role=search] button[type=submit]");
   await page.click('tr:has(td:text-is("MX-10000003")) button');
@@ -261,14 +269,14 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.selectOption('form[aria-labelledby="wl-h"] select[data-field="priority"]', "priority");
     await page.click('form[aria-labelledby="wl-h"] button[type=submit]');
     await page.waitForSelector('form[aria-labelledby="wl-h"] .outcome.ok');
-    await page.click('nav a[href="#waitlist"]');
+    await navTo(page, "#waitlist");
     await page.waitForSelector("tr[data-entry]");
     await noSeriousViolations(page, "waitlist");
     await page.click("tr[data-entry] button");
     await page.waitForSelector("#main p:text-is('No hay nada que mostrar.')");
 
     // The scheduler: a new agenda, a closure, and a malformed rule.
-    await page.click('nav a[href="#scheduler"]');
+    await navTo(page, "#scheduler");
     await page.waitForSelector("#agenda-form");
     const agendaSelect = 'select:has(option[value=""])';
     await page.selectOption(agendaSelect, "");
@@ -316,7 +324,7 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.fill('section.panel:has(#mv-h) input[data-field="reason"]', "Sin obstetra esta semana");
     await page.click('section.panel:has(#mv-h) button:text-is("Redirigir")');
     await page.waitForSelector(`#main [data-referral="${ids[1]}"] dd:has-text("Hospital General de Zona 5")`);
-    await page.click('nav a[href="#worklist"]');
+    await navTo(page, "#worklist");
     await page.waitForSelector("#worklist-summary");
     assert.equal(await page.locator(`#worklist [role=row][data-referral="${ids[1]}"]`).count(), 0, "redirected away");
     // A no-show: accepted, scheduled, then the demo clock moves a day on and
@@ -360,6 +368,7 @@ test("keyboard only: skip link, search, select a beneficiary and book a slot", a
     await tabTo(page, 'form[role=search] input[data-field="text"]');
     await page.keyboard.type("MX-10000005");
     await page.keyboard.press("Enter");
+    await page.waitForSelector('tr[data-beneficiary="MX-10000005"] button');
     await tabTo(page, 'tr[data-beneficiary="MX-10000005"] button');
     await page.keyboard.press("Enter");
     await page.waitForSelector('#ben-h:has-text("MX-10000005")');
