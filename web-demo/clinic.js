@@ -250,6 +250,36 @@ function waitlistForm(ctx, beneficiary) {
   return form;
 }
 
+/** Adds a coverage to a beneficiary's (the engine replaces the whole list). */
+function coverageForm(ctx, b) {
+  const today = new Date(ctx.now()).toISOString().slice(0, 10);
+  const f = {
+    programme: input({ autocomplete: "off" }),
+    agency: input({ value: ctx.actor.agency, autocomplete: "off" }),
+    from: input({ type: "date", value: today, "data-required": true }),
+    to: input({ type: "date" }),
+  };
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "cov-h", id: "coverage-form" },
+    h("h2", { id: "cov-h" }, t("add_coverage")),
+    field(t("f_programme"), f.programme, "coverage.programme coverage"),
+    field(t("f_coverage_agency"), f.agency, "coverage.agency"),
+    field(t("f_valid_from"), f.from, "coverage.valid_from"),
+    field(t("f_valid_to"), f.to, "coverage.valid_to valid_to"),
+    h("button", { type: "submit" }, t("add_coverage")),
+    outcomeArea(),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (missingRequired(form)) return;
+    const coverage = [...(b.coverage || []), { programme: f.programme.value.trim(), agency: f.agency.value.trim(), valid_from: f.from.value, valid_to: f.to.value || null }];
+    const out = await ctx.exec({ type: "set_coverage", beneficiary: b.id, coverage });
+    if (showOutcome(form, out, t("done")) && out.ok) ctx.rerender();
+  });
+  return form;
+}
+
 /** Patients and bookings: find or register, then book, cancel, reschedule. */
 export async function patients(ctx, id) {
   const root = h("div", null, h("h1", null, t("view_patients")));
@@ -276,7 +306,7 @@ export async function patients(ctx, id) {
     ),
   );
   root.append(await bookingPanel(ctx, b));
-  root.append(waitlistForm(ctx, b));
+  root.append(h("div", { class: "grid2" }, waitlistForm(ctx, b), coverageForm(ctx, b)));
   return root;
 }
 

@@ -79,6 +79,7 @@ export async function worklist(ctx) {
   }
   const w = out.answer.value;
   root.append(h("p", { id: "worklist-summary" }, t("worklist_summary", { total: w.total, overdue: w.overdue })));
+  if (w.items.length < w.total) root.append(h("p", { class: "muted" }, t("showing_first", { n: w.items.length })));
   root.append(w.items.length ? worklistTable(ctx, w.items) : h("p", null, t("none")));
   return root;
 }

@@ -264,6 +264,14 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.fill(`${booked} input[data-field="reason"]`, "La paciente viaja");
     await page.click(`${booked} [data-action="cancel"]`);
     await page.waitForSelector('tr[data-appointment] .status[data-status="cancelled"]');
+    // A coverage: without a programme the engine refuses it next to the field.
+    await page.click("#coverage-form button[type=submit]");
+    const covErr = page.locator('#coverage-form [data-field="coverage.programme coverage"] ~ .field-error');
+    await covErr.waitFor();
+    assert.match(await covErr.textContent(), /^Revise este campo: /);
+    await page.fill('#coverage-form [data-field="coverage.programme coverage"]', "prospera-prenatal");
+    await page.click("#coverage-form button[type=submit]");
+    await page.waitForFunction(() => /prospera-prenatal/.test(document.querySelector("#main section[data-beneficiary]")?.textContent));
     // The waitlist: join from the patient's page, leave from the list.
     await page.selectOption('form[aria-labelledby="wl-h"] select[data-field="service"]', "prenatal");
     await page.selectOption('form[aria-labelledby="wl-h"] select[data-field="priority"]', "priority");
