@@ -303,6 +303,10 @@ app.resetDemo = async () => {
 app.settings = settings;
 
 async function start() {
+  // The page's files are kept for opening it with no connection (sw.js).
+  if ("serviceWorker" in navigator && location.protocol.startsWith("http")) {
+    navigator.serviceWorker.register("sw.js").catch((e) => console.warn("enlace: no offline copy of the page:", e));
+  }
   const store = await Store.open();
   try {
     app.backend = await openBackend(store);

@@ -254,17 +254,29 @@ export class HttpBackend {
     b.onChange = onChange;
     b.online = true;
     b.identities = [];
-    for (const { label, token } of identities) {
-      const fail = (code, why) => Object.assign(new Error(`${label}: ${why}`), { code, label });
-      let res;
-      try {
-        res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-      } catch (e) {
-        throw fail("offline", e.message);
+    const kept = `identities ${b.base}`;
+    try {
+      for (const { label, token } of identities) {
+        const fail = (code, why) => Object.assign(new Error(`${label}: ${why}`), { code, label });
+        let res;
+        try {
+          res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+        } catch (e) {
+          throw fail("offline", e.message);
+        }
+        if (!res.ok) throw fail("unauthenticated", res.status);
+        const me = await res.json();
+        b.identities.push({ label, token, actor: me.actor });
       }
-      if (!res.ok) throw fail("unauthenticated", res.status);
-      const me = await res.json();
-      b.identities.push({ label, token, actor: me.actor });
+      await store.put("meta", b.identities, kept);
+    } catch (e) {
+      // Opened with no connection: the clinic works on with the identities
+      // the host confirmed last time, its queued work and last answers.
+      const last = e.code === "offline" ? await store.get("meta", kept) : undefined;
+      const same = last && identities.every((i) => last.some((l) => l.label === i.label && l.token === i.token));
+      if (!same) throw e;
+      b.identities = last;
+      b.online = false;
     }
     b.outbox = (await store.all("outbox")).sort((x, y) => x.id - y.id);
     window.addEventListener("online", () => b.probe());
@@ -439,18 +451,25 @@ export class HttpBackend {
     }
     const url = qs.toString() ? `${path}?${qs}` : path;
     const cacheKey = `${token}|${url}`;
+    // Offline, "the free slots from now" is best answered by the last such
+    // list, whatever instant it was asked from: a second key without the window.
+    const loose = new URLSearchParams(qs);
+    loose.delete("from");
+    loose.delete("to");
+    const looseKey = `${token}|${path}?${loose}|~`;
     if (this.online) {
       try {
         const r = await this.fetch(url, { headers: { authorization: `Bearer ${token}` } });
         if (!r.ok) return { error: r.body };
         // The last answer is kept for offline use at the clinic.
         this.store.put("cache", r.body, cacheKey);
+        if (looseKey !== `${token}|${url}|~`) this.store.put("cache", r.body, looseKey);
         return { answer: { type, value: r.body } };
       } catch (e) {
         if (!(e instanceof Offline)) throw e;
       }
     }
-    const cached = await this.store.get("cache", cacheKey);
+    const cached = (await this.store.get("cache", cacheKey)) ?? (await this.store.get("cache", looseKey));
     if (cached !== undefined) return { answer: { type, value: cached }, stale: true };
     return { error: { code: "offline", message: "the host cannot be reached", details: {} } };
   }

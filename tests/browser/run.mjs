@@ -650,6 +650,17 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
     await screenshot(page, "offline-banner");
     await page.click(`section.panel .slot[data-start="${slot.start}"][data-agenda="${slot.agenda}"]`);
     await page.waitForSelector("section.panel .outcome.queued");
+    // The page opens again with no connection: its files from the service
+    // worker, the identities the host confirmed, the queued booking and the
+    // last answers (the beneficiary, the free slots) kept in IndexedDB.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForSelector("#net.offline");
+    assert.equal(await page.evaluate(() => window.enlace.backend.mode), "connected");
+    assert.equal(await page.evaluate(() => window.enlace.backend.outbox.filter((i) => i.state === "queued").length), 1);
+    await page.waitForSelector('#ben-h:has-text("MX-10000001")');
+    await page.waitForSelector("section.panel .slot");
+    await screenshot(page, "offline-reopened");
     // The clinic also registers a beneficiary offline: accepted later.
     await show(page, "#patients");
     await page.fill('[data-field="beneficiary.id id"]', "MX-20000077");
