@@ -161,7 +161,8 @@ function destinationActions(ctx, r) {
     const rej = h("section", { class: "panel", "aria-labelledby": "rej-h" }, h("h2", { id: "rej-h" }, t("reject")), field(t("reject_reason"), reason, "reason"), field(t("reject_text"), text, "text"));
     rej.append(act(ctx, rej, t("reject"), () => ({ type: "reject_referral", referral: r.id, reason: reason.value, text: text.value }), t("done"), { id: "reject" }), outcomeArea());
     panels.push(rej);
-
+  }
+  if (open || r.status === "accepted") {
     const others = [...ctx.facilities.values()].filter((f) => f.id !== r.destination && f.tier > 1);
     const to = select(others.map((f) => [f.id, `${f.name} (${f.id})`]));
     const why = input({ autocomplete: "off" });

@@ -307,6 +307,24 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await page.waitForFunction(() => /0 de 0 lugares/.test(document.querySelector('.day[data-date="2026-12-08"]')?.textContent) || document.querySelector("#closure-form .outcome.error"));
     assert.equal(await page.locator("#closure-form .outcome.error").count(), 0);
     await screenshot(page, "scheduler-new-agenda");
+    // A holiday is the network administrators' to declare: the clerk is refused.
+    await page.fill('form:has(#ho-h) [data-field="date"]', "2026-12-09");
+    await page.fill('form:has(#ho-h) [data-field="name"]', "Día de la región");
+    await page.click("form:has(#ho-h) button[type=submit]");
+    const holidayErr = page.locator("form:has(#ho-h) .outcome.error");
+    await holidayErr.waitFor();
+    assert.equal(await holidayErr.textContent(), "Su rol (recepción) no permite declarar feriados.");
+    // The administrator declares it; the agendas' week shows the day closed.
+    await as(page, "admin");
+    await navTo(page, "#scheduler");
+    await page.fill('form:has(#ho-h) [data-field="date"]', "2026-12-09");
+    await page.fill('form:has(#ho-h) [data-field="name"]', "Día de la región");
+    await page.click("form:has(#ho-h) button[type=submit]");
+    await page.waitForFunction(() => /0 de 0 lugares/.test(document.querySelector('.day[data-date="2026-12-09"]')?.textContent));
+    await as(page, "clinic-clerk");
+    await navTo(page, "#scheduler");
+    await page.selectOption(agendaSelect, "F0001-A09");
+    await page.waitForSelector('#wk-h:has-text("F0001-A09")');
     await page.fill('#agenda-form [data-field="agenda.rules rules"]', "Lunes 08:00-12:00");
     await page.click("#agenda-form button[type=submit]");
     await page.waitForSelector("#agenda-form .outcome.error, #agenda-form .field-error:not([hidden])");
@@ -319,7 +337,7 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
         const out = await backend.execute(actor, { type: "create_referral", beneficiary: b, service: "obs-hr", destination: { facility: "F0004" }, priority: "priority", reason: { icd10: ["O24.4"], text: "Diabetes gestacional" } });
         return out.ok.events.find((e) => e.type === "referral_created").referral;
       };
-      return [await make("MX-10000006"), await make("MX-10000009"), await make("MX-10000012")];
+      return [await make("MX-10000006"), await make("MX-10000009"), await make("MX-10000012"), await make("MX-10000015")];
     });
     await as(page, "hospital-coordinator");
     await show(page, `#referral/${ids[0]}`);
@@ -335,6 +353,16 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await navTo(page, "#worklist");
     await page.waitForSelector("#worklist-summary");
     assert.equal(await page.locator(`#worklist [role=row][data-referral="${ids[1]}"]`).count(), 0, "redirected away");
+    // Escalation to a higher tier: a reason is required, then the engine
+    // picks the tier-3 hospital.
+    await show(page, `#referral/${ids[3]}`);
+    await page.click('section.panel:has(#mv-h) button:text-is("Escalar a un nivel superior")');
+    const whyErr = page.locator('section.panel:has(#mv-h) [data-field="reason"] ~ .field-error');
+    await whyErr.waitFor();
+    assert.equal(await whyErr.textContent(), "Revise este campo: no puede quedar vacío.");
+    await page.fill('section.panel:has(#mv-h) input[data-field="reason"]', "Requiere medicina materno-fetal");
+    await page.click('section.panel:has(#mv-h) button:text-is("Escalar a un nivel superior")');
+    await page.waitForSelector(`#main [data-referral="${ids[3]}"] dd:has-text("Hospital de Alta Especialidad 6")`);
     // A no-show: accepted, scheduled, then the demo clock moves a day on and
     // the hospital records that the patient did not come; the referral is
     // back to accepted, to be scheduled again.
