@@ -325,7 +325,8 @@ export async function newReferral(ctx) {
     }, state.search),
     chosen,
   );
-  const referable = [...ctx.services.values()].filter((s) => ["obs-hr", "cardio", "imaging", "neonatal-icu", "maternal-fetal"].includes(s.code) || !ctx.facility?.services.includes(s.code));
+  // Referrals go for what this facility does not offer itself.
+  const referable = [...ctx.services.values()].filter((s) => !ctx.facility?.services.includes(s.code));
   const f = {
     service: select(referable.map((s) => [s.code, ctx.serviceName(s.code)]), { value: draft.service }),
     tier: select([["2", t("tier_n", { n: 2 })], ["3", t("tier_n", { n: 3 })]], { value: draft.tier }),
