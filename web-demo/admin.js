@@ -259,7 +259,7 @@ export async function audit(ctx) {
   const form = h(
     "form",
     { class: "panel", "aria-labelledby": "au-h" },
-    h("h2", { id: "au-h" }, t("audit_trail")),
+    h("h2", { id: "au-h" }, t("audit_filter")),
     field(t("audit_of_referral"), ref, "referral"),
     field(t("audit_of_facility"), fac, "facility"),
     h("button", { type: "submit" }, t("show")),
@@ -277,7 +277,7 @@ export async function audit(ctx) {
   verify.append(
     button(t("verify"), async () => {
       const out = await ctx.query({ type: "verify_audit" });
-      if (!showOutcome(verify, out)) return;
+      if (!showOutcome(verify, out, "")) return;
       const v = out.answer.value;
       verdict.className = v.broken ? "banner bad" : "outcome ok";
       verdict.dataset.broken = String(Boolean(v.broken));
@@ -293,7 +293,7 @@ export async function audit(ctx) {
   if (auditState.referral) q.referral = Number(auditState.referral);
   if (auditState.facility) q.facility = auditState.facility;
   const out = await ctx.query(q);
-  if (!showOutcome(form, out)) return root;
+  if (!showOutcome(form, out, "")) return root;
   const body = h("tbody");
   const frag = document.createDocumentFragment();
   for (const e of out.answer.value) {
@@ -315,7 +315,7 @@ export async function audit(ctx) {
     h(
       "table",
       null,
-      h("caption", { class: "muted" }, `${out.answer.value.length} ${t("entry")}`),
+      h("caption", { class: "muted" }, t("entries_n", { n: out.answer.value.length })),
       h("thead", null, h("tr", null, ...["#", t("when"), t("actor"), t("command"), t("events"), "hash"].map((k) => h("th", { scope: "col" }, k)))),
       body,
     ),

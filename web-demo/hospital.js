@@ -193,7 +193,7 @@ async function scheduleCalendar(ctx, r) {
     limit: 500,
     for_referral: true,
   });
-  if (!showOutcome(panel, out)) return panel;
+  if (!showOutcome(panel, out, "")) return panel;
   panel.append(
     slotCalendar(out.answer.value, ctx.facilityZone, async (slot) => {
       const res = await ctx.exec({ type: "schedule_referral", referral: r.id, agenda: slot.agenda, start: slot.start });
@@ -274,7 +274,7 @@ async function originActions(ctx, r) {
       to: new Date(plusDays(from, follow.within_days)).toISOString(),
       limit: 200,
     });
-    if (showOutcome(p, out)) {
+    if (showOutcome(p, out, "")) {
       p.append(
         slotCalendar(out.answer.value, ctx.facilityZone, async (slot) => {
           const res = await ctx.exec({ type: "book_appointment", agenda: slot.agenda, start: slot.start, beneficiary: r.beneficiary, follow_up_of: r.id });
