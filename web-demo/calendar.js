@@ -36,8 +36,9 @@ export function slotCalendar(slots, zoneOf, onPick, label) {
           dataset: { start: s.start, agenda: s.agenda },
           "aria-label": `${name} ${text} (${s.agenda})`,
         },
-        h("span", null, time),
-        h("span", { class: "free" }, t("slot_free", { n: s.free })),
+        h("span", { class: "time" }, time),
+        // The number of places left; the button's label says it in words.
+        h("span", { class: "free", title: t("slot_free", { n: s.free }) }, String(s.free)),
       );
       b.addEventListener("click", () => onPick(s, b));
       ul.append(h("li", null, b));
