@@ -833,6 +833,17 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         );
         assert!(v["details"].is_object(), "{label}");
     }
+    // A missing field is named, so that a form can mark it.
+    let (s, v) = clerk
+        .post(
+            "/v1/appointments",
+            &json!({"agenda": "F0001-A01", "beneficiary": "MX-10000001"}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_body")), "{v}");
+    assert_eq!(v["details"]["field"], "start", "{v}");
     // Idempotency keys out of bounds are the engine's bad input.
     let long = "k".repeat(201);
     let (s, v) = clerk

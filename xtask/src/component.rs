@@ -48,10 +48,15 @@ pub fn build(root: &Path) -> Result<()> {
         // (The browser face keeps `debuginfo`: wasm-bindgen reads sections
         // that `strip = "symbols"` would not touch but `true` would.)
         .env("CARGO_PROFILE_WASM_RELEASE_STRIP", "symbols")
-        // Opt-level "z", as for the browser face: about 8 % smaller than
-        // the profile's "s" for a few tens of percent of speed per call
-        // (BENCHMARKS.md measures both faces against native).
-        .env("CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL", "z")
+        // The profile's opt-level "s": measured against "z" (838 KB, booking
+        // 18 µs, search 56 µs) and "3" (1,075 KB: over budget; 14 µs, 36 µs),
+        // "s" gives 951 KB, 13 µs and 47 µs (BENCHMARKS.md). A server cares
+        // for speed more than a page; `ENLACE_COMPONENT_OPT_LEVEL` overrides
+        // it for such measurements.
+        .env(
+            "CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL",
+            std::env::var("ENLACE_COMPONENT_OPT_LEVEL").unwrap_or_else(|_| "s".into()),
+        )
         .args(["build", "-p", "enlace-wasm", "--lib", "--target", TARGET])
         .args(["--profile", PROFILE, "--no-default-features"])
         .args(["--features", "component"]);

@@ -161,26 +161,24 @@ pub fn fhir_id(prefix: &str, raw: &str) -> String {
 
 /// A UTC instant as FHIR `instant` / `dateTime` (`2026-03-03T14:00:00Z`).
 pub(crate) fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{}Z", stamp(&t, true))
 }
 
 /// Date and time as `YYYYMMDDTHHMMSS` (iCalendar's basic format).
+pub(crate) fn basic(t: &(impl chrono::Datelike + chrono::Timelike)) -> String {
+    stamp(t, false)
+}
+
+/// Date and time in ISO 8601's extended (`2026-03-03T14:00:00`) or basic
+/// (`20260303T140000`) format.
 ///
 /// Written field by field rather than with chrono's `format`, whose
 /// strftime interpreter would be the only one in the Wasm builds (a few
 /// kilobytes the browser package's size budget cannot spare).
-pub(crate) fn basic(t: &(impl chrono::Datelike + chrono::Timelike)) -> String {
+fn stamp(t: &(impl chrono::Datelike + chrono::Timelike), extended: bool) -> String {
+    let (d, c) = if extended { ("-", ":") } else { ("", "") };
     format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        "{:04}{d}{:02}{d}{:02}T{:02}{c}{:02}{c}{:02}",
         t.year(),
         t.month(),
         t.day(),

@@ -505,9 +505,12 @@ pub(crate) fn build_command(
     check_dates(&value, &mut String::new())?;
     serde_json::from_value(value).map_err(|e| {
         let msg = e.to_string();
+        // The field a form should mark, when serde names it.
+        let named = msg.split('`').nth(1).unwrap_or_default().to_owned();
         if msg.starts_with("unknown field") {
-            let field = msg.split('`').nth(1).unwrap_or_default().to_owned();
-            ApiError::bad_request("unknown_field", msg).with("field", field)
+            ApiError::bad_request("unknown_field", msg).with("field", named)
+        } else if msg.starts_with("missing field") {
+            ApiError::bad_request("invalid_body", msg).with("field", named)
         } else {
             ApiError::bad_request("invalid_body", msg)
         }
