@@ -219,20 +219,6 @@ pub fn codegen(root: &Path, check: bool) -> Result<()> {
     run(&mut c)
 }
 
-/// Makes sure Node and npm are there (the scenario runner, tsc, the bench).
-fn ensure_node() -> Result<()> {
-    setup::ensure_tools(&[
-        setup::Tool {
-            command: "node",
-            package: "nodejs",
-        },
-        setup::Tool {
-            command: "npm",
-            package: "npm",
-        },
-    ])
-}
-
 /// The browser steps of `cargo xtask test`, in order: build the package,
 /// check the committed TypeScript types, play the scenario corpus on the
 /// package in Node, and type-check the TypeScript usage example.
@@ -268,7 +254,7 @@ pub fn test_steps(root: &Path) -> Vec<Step> {
     );
     let r = root.to_path_buf();
     let scenarios = Step::new("browser: scenario corpus in Node", move || {
-        ensure_node()?;
+        setup::ensure_node()?;
         run(Command::new("node")
             .current_dir(&r)
             .arg("tests/node/run-scenarios.mjs"))
@@ -277,7 +263,7 @@ pub fn test_steps(root: &Path) -> Vec<Step> {
     let tsc = Step::new(
         "browser: tsc --noEmit on the TypeScript usage example",
         move || {
-            ensure_node()?;
+            setup::ensure_node()?;
             let dir = r.join("tests/node");
             setup::ensure_npm_ci(&dir)?;
             run(Command::new("node").current_dir(&dir).args([
@@ -298,7 +284,7 @@ pub fn test_steps(root: &Path) -> Vec<Step> {
 pub fn bench(root: &Path) -> Result<()> {
     // Measured even when over the size budget: `build` reports that.
     build_package(root)?;
-    ensure_node()?;
+    setup::ensure_node()?;
     let workload = root.join("dist/bench-web.json");
     run(cargo(root)
         .args([

@@ -164,16 +164,7 @@ fn js_dir(root: &Path) -> PathBuf {
 /// (npm/cli#8805). `npm install` installs the locked versions and leaves the
 /// lockfile as it is.
 fn npm_install(root: &Path) -> Result<()> {
-    setup::ensure_tools(&[
-        setup::Tool {
-            command: "node",
-            package: "nodejs",
-        },
-        setup::Tool {
-            command: "npm",
-            package: "npm",
-        },
-    ])?;
+    setup::ensure_node()?;
     let dir = js_dir(root);
     if !setup::npm_ci_needed(&dir) {
         println!("setup: {}/node_modules: up to date", dir.display());

@@ -130,6 +130,21 @@ pub fn ensure_tools(tools: &[Tool]) -> Result<()> {
     apt_install(&missing)
 }
 
+/// Installs Node.js and npm from Debian when missing (the Node test runners,
+/// tsc, jco, playwright-core).
+pub fn ensure_node() -> Result<()> {
+    ensure_tools(&[
+        Tool {
+            command: "node",
+            package: "nodejs",
+        },
+        Tool {
+            command: "npm",
+            package: "npm",
+        },
+    ])
+}
+
 /// `apt-get update && apt-get install -y PACKAGES`, non-interactively. Needs
 /// root (CI runs as root); otherwise says what to install by hand.
 pub fn apt_install(packages: &[&str]) -> Result<()> {

@@ -58,16 +58,7 @@ pub fn copy_engine(root: &Path) -> Result<()> {
 
 /// Installs Node, npm and Debian's Chromium when missing.
 fn ensure_browser_tools() -> Result<()> {
-    setup::ensure_tools(&[
-        setup::Tool {
-            command: "node",
-            package: "nodejs",
-        },
-        setup::Tool {
-            command: "npm",
-            package: "npm",
-        },
-    ])?;
+    setup::ensure_node()?;
     if Path::new(CHROMIUM).exists() {
         println!("setup: {CHROMIUM}: found");
         Ok(())
