@@ -34,20 +34,11 @@ pub fn setup(root: &Path, extras: &[Extra]) -> Result<()> {
     for extra in extras {
         match extra {
             Extra::Interop => {
-                ensure_tools(&[
-                    Tool {
-                        command: "python3",
-                        package: "python3",
-                    },
-                    Tool {
-                        command: "node",
-                        package: "nodejs",
-                    },
-                    Tool {
-                        command: "npm",
-                        package: "npm",
-                    },
-                ])?;
+                ensure_tools(&[Tool {
+                    command: "python3",
+                    package: "python3",
+                }])?;
+                ensure_node()?;
                 let dir = root.join("tests/interop");
                 ensure_venv(root, "interop", &dir.join("requirements.txt"))?;
                 ensure_npm_ci(&dir)?;
