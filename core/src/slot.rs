@@ -99,6 +99,49 @@ pub(crate) fn day_slots(
     }
 }
 
+/// The first slot start at or after `lo` by the agenda's weekly rules alone
+/// (validity, holidays, closures and bookings ignored): a lower bound of its
+/// first free slot, since those only take slots away. Looks two weeks
+/// ahead, enough for every weekday twice (a daylight-saving gap can remove
+/// a weekday's only slot once); `lo` itself, the trivial bound, when the
+/// rules give nothing in that time.
+pub(crate) fn first_rule_slot(a: &Agenda, lo: Minute) -> Minute {
+    let mut date = local_date(a, lo);
+    for _ in 0..15 {
+        let blocks = &a.by_day[date.weekday().num_days_from_monday() as usize];
+        let fixed = if blocks.is_empty() {
+            None
+        } else {
+            whole_day_offset(a.tz, date)
+        };
+        let base = local_minute_base(date);
+        let len = a.slot_minutes;
+        let mut first: Option<Minute> = None;
+        for &(start, end) in blocks {
+            let mut t = start;
+            while t + len <= end {
+                let utc = match fixed {
+                    Some(off) => Some(base + i64::from(t) - off),
+                    None => slow_utc(a.tz, date, t),
+                };
+                if let Some(m) = utc.filter(|m| *m >= lo) {
+                    first = Some(first.map_or(m, |f| f.min(m)));
+                }
+                t += len;
+            }
+        }
+        // Local time maps to UTC in order, so a later local day starts later.
+        if let Some(m) = first {
+            return m;
+        }
+        match date.succ_opt() {
+            Some(d) => date = d,
+            None => break,
+        }
+    }
+    lo
+}
+
 fn hm(minutes: u16) -> chrono::NaiveTime {
     // 24:00 closes the day; compare it as the day's last second.
     let (h, m, sec) = if minutes >= 1440 {
