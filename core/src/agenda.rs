@@ -174,11 +174,6 @@ pub(crate) struct Agenda {
     pub load: rustc_hash::FxHashMap<i64, u16>,
     /// Ordinary (non-referred) places taken per local date.
     pub ordinary_per_day: rustc_hash::FxHashMap<NaiveDate, u32>,
-    /// A digest of what places the slots in time (zone, slot length, weekly
-    /// blocks), so a free-slot search computes the slot times of many
-    /// agendas with the same schedule once. Agendas with equal digests are
-    /// still compared with [`Agenda::same_schedule`].
-    pub shape: u64,
 }
 
 impl Agenda {
@@ -194,16 +189,7 @@ impl Agenda {
         for d in &mut by_day {
             d.sort_unstable();
         }
-        let shape = {
-            use std::hash::{Hash, Hasher};
-            let mut h = rustc_hash::FxHasher::default();
-            tz.name().hash(&mut h);
-            slot_minutes.hash(&mut h);
-            by_day.hash(&mut h);
-            h.finish()
-        };
         Agenda {
-            shape,
             config,
             facility,
             tz,
@@ -222,14 +208,6 @@ impl Agenda {
         fresh.load = std::mem::take(&mut self.load);
         fresh.ordinary_per_day = std::mem::take(&mut self.ordinary_per_day);
         *self = fresh;
-    }
-
-    /// Whether the two agendas' slots fall at the same instants by their
-    /// rules (before validity, closures and holidays).
-    pub fn same_schedule(&self, other: &Agenda) -> bool {
-        self.tz == other.tz
-            && self.slot_minutes == other.slot_minutes
-            && self.by_day == other.by_day
     }
 
     /// Places taken in the slot starting at `minute`.

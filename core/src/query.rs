@@ -704,39 +704,41 @@ fn free_slots(
         return Vec::new();
     };
     let now_m = minute_of(now);
+    let (from_up, now_up, to_m) = (
+        minute_at_or_after(from),
+        minute_at_or_after(now),
+        minute_of(to),
+    );
     // Every agenda that may answer, with a lower bound of its first free
     // slot: its first slot by the weekly rules, computed once per schedule
     // shape and window start (a region's agendas share a handful of shapes).
     // Walkers, which cost a time-zone conversion and a day of slots each,
     // are started only for the agendas whose bound comes before the answers
     // found so far: for "the 10 earliest" that is a few dozen of thousands.
-    let mut bounds: rustc_hash::FxHashMap<(u64, Minute), (u32, Minute)> = Default::default();
+    let mut bounds: rustc_hash::FxHashMap<(u32, Minute), Minute> = Default::default();
     let mut waiting: Vec<Reverse<(Minute, u32, Minute, Minute)>> = Vec::new();
+    let filtered = region.is_some() || tier.is_some() || !facilities.is_empty();
     for &ai in candidates {
-        let a = &state.agendas[ai as usize];
-        let f = &state.facilities[a.facility as usize];
-        if region.is_some_and(|r| r != f.region)
-            || tier.is_some_and(|t| t != f.tier)
-            || (!facilities.is_empty() && !facilities.contains(&f.id))
-        {
-            continue;
+        let k = &state.search_keys[ai as usize];
+        if filtered {
+            let f = &state.facilities[k.facility as usize];
+            if region.is_some_and(|r| r != f.region)
+                || tier.is_some_and(|t| t != f.tier)
+                || (!facilities.is_empty() && !facilities.contains(&f.id))
+            {
+                continue;
+            }
         }
         // Round up: a slot may start neither before `from` nor sooner than
         // the notice after `now`, seconds included, as booking checks it.
-        let lo = minute_at_or_after(from)
-            .max(minute_at_or_after(now) + i64::from(a.config.min_notice_minutes));
-        let hi = minute_of(to).min(now_m + i64::from(a.config.horizon_days) * 1440);
+        let lo = from_up.max(now_up + i64::from(k.min_notice_minutes));
+        let hi = to_m.min(now_m + i64::from(k.horizon_days) * 1440);
         if hi < lo {
             continue;
         }
-        let bound = match bounds.get(&(a.shape, lo)) {
-            Some(&(rep, b)) if state.agendas[rep as usize].same_schedule(a) => b,
-            _ => {
-                let b = crate::slot::first_rule_slot(a, lo);
-                bounds.entry((a.shape, lo)).or_insert((ai, b));
-                b
-            }
-        };
+        let bound = *bounds
+            .entry((k.shape, lo))
+            .or_insert_with(|| crate::slot::first_rule_slot(&state.agendas[ai as usize], lo));
         if bound <= hi {
             waiting.push(Reverse((bound, ai, lo, hi)));
         }

@@ -32,6 +32,13 @@ pub struct State {
     pub(crate) agendas_by_facility: Vec<Vec<u32>>,
     /// Agenda indexes per service code.
     pub(crate) agendas_by_service: FxHashMap<String, Vec<u32>>,
+    /// What the free-slot search reads of each agenda (parallel to
+    /// `agendas`), apart from the full records so that a search over
+    /// thousands of agendas reads a few bytes of each.
+    pub(crate) search_keys: Vec<SearchKey>,
+    /// Schedule shape ids: agendas whose slots fall at the same instants by
+    /// their rules (zone, slot length, weekly blocks) share one.
+    pub(crate) shapes: FxHashMap<Shape, u32>,
     pub(crate) holidays: BTreeSet<NaiveDate>,
     pub(crate) agreements: BTreeMap<String, Agreement>,
     pub(crate) beneficiaries: Vec<Beneficiary>,
@@ -71,12 +78,49 @@ pub(crate) struct WorkKey {
     pub deadline: chrono::DateTime<chrono::Utc>,
 }
 
+/// What places an agenda's slots in time: zone, slot length, weekly blocks
+/// by weekday (local minutes of the day).
+pub(crate) type Shape = (chrono_tz::Tz, u16, [Vec<(u16, u16)>; 7]);
+
+/// What a free-slot search needs of one agenda before it looks at its slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SearchKey {
+    /// The agenda's schedule shape id (see `State::shapes`): equal ids,
+    /// equal rule slots.
+    pub shape: u32,
+    pub facility: u32,
+    pub min_notice_minutes: u32,
+    pub horizon_days: u16,
+}
+
 /// Context of the entry an event belongs to, for timelines.
 #[derive(Debug, Clone, Copy)]
 pub struct Meta<'a> {
     pub seq: u64,
     pub at: chrono::DateTime<chrono::Utc>,
     pub actor: &'a crate::actor::Actor,
+}
+
+impl State {
+    /// Recomputes agenda `i`'s search key after it was defined or changed.
+    fn refresh_search_key(&mut self, i: usize) {
+        let a = &self.agendas[i];
+        let next = self.shapes.len() as u32;
+        let shape = *self
+            .shapes
+            .entry((a.tz, a.slot_minutes, a.by_day.clone()))
+            .or_insert(next);
+        let key = SearchKey {
+            shape,
+            facility: a.facility,
+            min_notice_minutes: a.config.min_notice_minutes,
+            horizon_days: a.config.horizon_days,
+        };
+        match self.search_keys.get_mut(i) {
+            Some(k) => *k = key,
+            None => self.search_keys.push(key),
+        }
+    }
 }
 
 impl State {
@@ -249,6 +293,7 @@ impl State {
                 });
                 if let Some(&i) = self.agenda_index.get(&agenda.id) {
                     self.agendas[i as usize].reconfigure(agenda.clone(), slot);
+                    self.refresh_search_key(i as usize);
                 } else {
                     let facility = self
                         .facility_index
@@ -270,6 +315,7 @@ impl State {
                         .push(idx);
                     self.agendas
                         .push(Agenda::new(agenda.clone(), facility, tz, slot));
+                    self.refresh_search_key(idx as usize);
                 }
             }
             ClosureAdded { agenda, closure } => {

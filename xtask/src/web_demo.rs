@@ -74,10 +74,21 @@ pub fn test_steps(root: &Path) -> Vec<Step> {
         "web demo: browser package into web-demo/engine/",
         move || build(&r),
     );
+    // The very build of the workspace tests (same arguments, so the same
+    // features and no rebuild after them): it leaves target/debug/enlace-host,
+    // which the host's integration tests run too. A plain `cargo build -p
+    // enlace-host` resolves other features and rebuilds wasmtime (5 min).
     let host = Step::cargo(
         "web demo: build enlace-host (connected mode)",
         root,
-        &["build", "-p", "enlace-host"],
+        &[
+            "test",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--no-run",
+        ],
     );
     let r = root.to_path_buf();
     let browser = Step::new(
