@@ -12,6 +12,7 @@
 //! log = "info"                    # a tracing filter, e.g. "info,enlace_host=debug"
 //! log_format = "text"             # or "json"
 //! fuel_per_call = 2000000000      # optional bound on each engine call
+//! cors_origins = ["https://portal.agency.example"]  # pages of other origins allowed to call the API
 //! ```
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +72,10 @@ pub struct Config {
     /// Wasm instruction). A call that runs out traps: the request gets
     /// `engine_trap` and the instance is rebuilt. None: no bound.
     pub fuel_per_call: Option<u64>,
+    /// Origins (`scheme://host[:port]`) whose pages may call the API from a
+    /// browser (CORS), e.g. an agency portal that embeds the web demo. Empty:
+    /// only the pages this server serves.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -86,6 +91,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             fuel_per_call: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -122,6 +128,14 @@ impl Config {
                 "ENLACE_FUEL_PER_CALL" => {
                     self.fuel_per_call = Some(v.parse().with_context(|| bad("not a number"))?);
                 }
+                "ENLACE_CORS_ORIGINS" => {
+                    self.cors_origins = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
                 "ENLACE_LOG_FORMAT" => {
                     self.log_format = match v.as_str() {
                         "text" => LogFormat::Text,
@@ -142,6 +156,16 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
+        }
+        for o in &self.cors_origins {
+            let (scheme, rest) = o.split_once("://").unwrap_or(("", ""));
+            if !matches!(scheme, "http" | "https")
+                || rest.is_empty()
+                || rest.contains('/')
+                || !o.is_ascii()
+            {
+                bail!("cors_origins: {o:?} is not an origin like https://portal.example");
+            }
         }
         Ok(())
     }
@@ -179,5 +203,32 @@ mod tests {
             Config::from_file(&path).is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn cors_origins_from_the_environment_and_checked() {
+        let mut c = Config::default();
+        c.apply_env([(
+            "ENLACE_CORS_ORIGINS".to_owned(),
+            "https://portal.example, http://127.0.0.1:3000".to_owned(),
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://portal.example", "http://127.0.0.1:3000"]
+        );
+        for bad in [
+            "portal.example",
+            "https://portal.example/app",
+            "ftp://x",
+            "https://",
+        ] {
+            let mut c = Config::default();
+            let e = c
+                .apply_env([("ENLACE_CORS_ORIGINS".to_owned(), bad.to_owned())])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not an origin"), "{bad}: {e}");
+        }
     }
 }

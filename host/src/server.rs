@@ -40,6 +40,10 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
     let addr = listener.local_addr()?;
     let app = Arc::new(App::new(registry, tenants.clone(), config.max_body_bytes));
     let router = http::router(app, Some(config.web_root.clone()));
+    let router = match http::cors(&config.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -254,3 +254,66 @@ async fn fhir_and_calendars_follow_the_engine_s_authorization() {
     // Reading changed nothing.
     assert_eq!(journal_len(&api, "demo").await, before);
 }
+
+/// A page of another origin (an agency portal) may call the API only when
+/// the operator lists that origin; the token is still what authorizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_lets_listed_origins_call_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = seed(&data, "demo");
+    let config = dir.path().join("enlace.toml");
+    std::fs::write(&config, "cors_origins = [\"https://portal.example\"]\n").unwrap();
+    let server = common::Server::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/appointments", server.base),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, idempotency-key",
+        )
+        .send()
+    };
+    let ok = preflight("https://portal.example").await.unwrap();
+    let allow = |r: &reqwest::Response, h: &str| {
+        r.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_lowercase()
+    };
+    assert_eq!(
+        allow(&ok, "access-control-allow-origin"),
+        "https://portal.example"
+    );
+    assert!(allow(&ok, "access-control-allow-methods").contains("post"));
+    assert!(allow(&ok, "access-control-allow-headers").contains("idempotency-key"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert_eq!(allow(&other, "access-control-allow-origin"), "");
+    // A real call from the listed origin: answered with the header, and
+    // still authorized by the token alone.
+    let r = http
+        .get(format!("{}/v1/me", server.base))
+        .header("origin", "https://portal.example")
+        .bearer_auth(&tokens["clinic-clerk"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        allow(&r, "access-control-allow-origin"),
+        "https://portal.example"
+    );
+    let r = http
+        .get(format!("{}/v1/me", server.base))
+        .header("origin", "https://portal.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}

@@ -113,6 +113,32 @@ pub fn router(app: Arc<App>, web_root: Option<PathBuf>) -> Router {
     }
 }
 
+/// The CORS layer for pages of other origins (`cors_origins`), or none.
+/// Preflights are answered for the API's methods and headers; credentials
+/// are bearer tokens, so no cookies are allowed.
+pub fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, Method};
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([HeaderName::from_static("idempotent-replayed")])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
 }
