@@ -230,9 +230,34 @@ fn run_demo(root: &Path, args: &[String]) -> Result<()> {
     let mut cmd = cargo();
     cmd.current_dir(root)
         .args(["run", "--package", "enlace-host", "--", "serve"])
-        .args(["--listen", "127.0.0.1:8080", "--data", "./data", "--seed"])
-        .args(args);
+        .args(serve_args(args));
     setup::run(&mut cmd)
+}
+
+/// The arguments of `serve` for `cargo xtask run ARGS`: the defaults
+/// (loopback port 8080, `./data`, seeded), each unless ARGS give their own
+/// (`--listen 0.0.0.0:9000`, `--data /srv/enlace`), then ARGS; a leading
+/// `--` is dropped.
+fn serve_args(args: &[String]) -> Vec<String> {
+    let args = match args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => args,
+    };
+    let given = |flag: &str| {
+        args.iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (flag, value) in [("--listen", "127.0.0.1:8080"), ("--data", "./data")] {
+        if !given(flag) {
+            out.extend([flag.to_owned(), value.to_owned()]);
+        }
+    }
+    if !given("--seed") {
+        out.push("--seed".to_owned());
+    }
+    out.extend(args.iter().cloned());
+    out
 }
 
 /// One step of a task: a title for the log and the work.
@@ -451,6 +476,22 @@ mod tests {
         ran.borrow_mut().clear();
         run_steps("test", &steps[..1]).unwrap();
         assert_eq!(*ran.borrow(), ["one"]);
+    }
+
+    #[test]
+    fn run_passes_defaults_unless_overridden() {
+        assert_eq!(
+            serve_args(&[]),
+            args("--listen 127.0.0.1:8080 --data ./data --seed")
+        );
+        assert_eq!(
+            serve_args(&args("-- --listen 0.0.0.0:9000 --log debug")),
+            args("--data ./data --seed --listen 0.0.0.0:9000 --log debug")
+        );
+        assert_eq!(
+            serve_args(&args("--data=/srv/enlace")),
+            args("--listen 127.0.0.1:8080 --seed --data=/srv/enlace")
+        );
     }
 
     #[test]
