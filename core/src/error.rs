@@ -346,3 +346,140 @@ impl Serialize for Error {
 
 /// Result alias used throughout the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_the_class_of_its_error() {
+        let s = || String::from("x");
+        let all = [
+            Error::InvalidInput {
+                field: s(),
+                reason: s(),
+            },
+            Error::UnknownFacility(s()),
+            Error::UnknownService(s()),
+            Error::UnknownAgenda(s()),
+            Error::UnknownBeneficiary(s()),
+            Error::UnknownAppointment(1),
+            Error::UnknownWaitlistEntry(1),
+            Error::UnknownReferral(1),
+            Error::UnknownAgreement(s()),
+            Error::UnknownTimeZone(s()),
+            Error::UnknownResource { kind: s(), id: s() },
+            Error::AlreadyExists { kind: "x", id: s() },
+            Error::ServiceNotOffered {
+                facility: s(),
+                service: s(),
+            },
+            Error::NotPermitted {
+                role: s(),
+                action: s(),
+            },
+            Error::OutsideAvailability {
+                agenda: s(),
+                start: s(),
+            },
+            Error::AgendaClosed {
+                agenda: s(),
+                date: s(),
+            },
+            Error::SlotFull {
+                agenda: s(),
+                start: s(),
+            },
+            Error::ReservedForReferrals {
+                agenda: s(),
+                date: s(),
+            },
+            Error::TooShortNotice {
+                start: s(),
+                minutes: 1,
+            },
+            Error::BeyondHorizon {
+                start: s(),
+                days: 1,
+            },
+            Error::DoubleBooking {
+                beneficiary: s(),
+                start: s(),
+            },
+            Error::AppointmentNotActive {
+                id: 1,
+                status: "x",
+                action: "x",
+            },
+            Error::TooEarly {
+                action: "x",
+                start: s(),
+            },
+            Error::NotCovered {
+                beneficiary: s(),
+                date: s(),
+            },
+            Error::AlreadyWaiting {
+                beneficiary: s(),
+                service: s(),
+            },
+            Error::IllegalTransition {
+                id: 1,
+                status: "x",
+                action: "x",
+            },
+            Error::NoAgreement {
+                from: s(),
+                to: s(),
+                service: s(),
+            },
+            Error::NoDestination {
+                tier: 2,
+                service: s(),
+            },
+            Error::IdempotencyKeyReused { key: s() },
+        ];
+        for e in &all {
+            assert_eq!(ErrorKind::of_code(e.code()), Some(e.kind()), "{}", e.code());
+        }
+        assert_eq!(ErrorKind::of_code("a_future_code"), None);
+    }
+
+    /// Fails to compile when core gains an error variant, so that the list
+    /// above (and `ErrorKind::of_code`) is looked at again.
+    #[allow(dead_code)]
+    fn every_variant_is_listed(e: &Error) {
+        use Error::*;
+        match e {
+            InvalidInput { .. }
+            | UnknownFacility(_)
+            | UnknownService(_)
+            | UnknownAgenda(_)
+            | UnknownBeneficiary(_)
+            | UnknownAppointment(_)
+            | UnknownWaitlistEntry(_)
+            | UnknownReferral(_)
+            | UnknownAgreement(_)
+            | UnknownTimeZone(_)
+            | UnknownResource { .. }
+            | AlreadyExists { .. }
+            | ServiceNotOffered { .. }
+            | NotPermitted { .. }
+            | OutsideAvailability { .. }
+            | AgendaClosed { .. }
+            | SlotFull { .. }
+            | ReservedForReferrals { .. }
+            | TooShortNotice { .. }
+            | BeyondHorizon { .. }
+            | DoubleBooking { .. }
+            | AppointmentNotActive { .. }
+            | TooEarly { .. }
+            | NotCovered { .. }
+            | AlreadyWaiting { .. }
+            | IllegalTransition { .. }
+            | NoAgreement { .. }
+            | NoDestination { .. }
+            | IdempotencyKeyReused { .. } => {}
+        }
+    }
+}

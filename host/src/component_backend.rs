@@ -133,7 +133,7 @@ pub fn factory(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use enlace_core::{Command, Error, Role};
+    use enlace_core::{Command, Role};
 
     fn runtime(fuel: Option<u64>) -> Runtime {
         let path = default_component_path();
@@ -211,99 +211,5 @@ mod tests {
         };
         let (a, b) = (c.execute(&bad).unwrap(), n.execute(&bad).unwrap());
         assert_eq!(a.unwrap_err(), b.unwrap_err());
-    }
-
-    /// `ErrorKind::of_code` agrees with `Error::kind` for every error core has.
-    #[test]
-    fn error_codes_map_to_the_same_class_as_in_core() {
-        let s = || "x".to_owned();
-        let all = [
-            Error::InvalidInput {
-                field: s(),
-                reason: s(),
-            },
-            Error::UnknownFacility(s()),
-            Error::UnknownService(s()),
-            Error::UnknownAgenda(s()),
-            Error::UnknownBeneficiary(s()),
-            Error::UnknownAppointment(1),
-            Error::UnknownWaitlistEntry(1),
-            Error::UnknownReferral(1),
-            Error::UnknownAgreement(s()),
-            Error::UnknownTimeZone(s()),
-            Error::AlreadyExists { kind: "k", id: s() },
-            Error::ServiceNotOffered {
-                facility: s(),
-                service: s(),
-            },
-            Error::NotPermitted {
-                role: s(),
-                action: s(),
-            },
-            Error::OutsideAvailability {
-                agenda: s(),
-                start: s(),
-            },
-            Error::AgendaClosed {
-                agenda: s(),
-                date: s(),
-            },
-            Error::SlotFull {
-                agenda: s(),
-                start: s(),
-            },
-            Error::ReservedForReferrals {
-                agenda: s(),
-                date: s(),
-            },
-            Error::TooShortNotice {
-                start: s(),
-                minutes: 1,
-            },
-            Error::BeyondHorizon {
-                start: s(),
-                days: 1,
-            },
-            Error::DoubleBooking {
-                beneficiary: s(),
-                start: s(),
-            },
-            Error::AppointmentNotActive {
-                id: 1,
-                status: "s",
-                action: "a",
-            },
-            Error::TooEarly {
-                action: "a",
-                start: s(),
-            },
-            Error::NotCovered {
-                beneficiary: s(),
-                date: s(),
-            },
-            Error::AlreadyWaiting {
-                beneficiary: s(),
-                service: s(),
-            },
-            Error::IllegalTransition {
-                id: 1,
-                status: "s",
-                action: "a",
-            },
-            Error::NoAgreement {
-                from: s(),
-                to: s(),
-                service: s(),
-            },
-            Error::NoDestination {
-                tier: 2,
-                service: s(),
-            },
-            Error::IdempotencyKeyReused { key: s() },
-        ];
-        for e in all {
-            assert_eq!(ErrorKind::of_code(e.code()), Some(e.kind()), "{}", e.code());
-        }
-        assert_eq!(ErrorKind::of_code("no_such_code"), None);
     }
 }

@@ -66,9 +66,7 @@ pub mod convert;
 
 use chrono::{DateTime, Utc};
 use convert::{Bad, WitType};
-use enlace_core::{
-    Actor, Answer, Entry, ErrorBody, ErrorKind, Outcome, Query, Request, Verification,
-};
+use enlace_core::{Actor, Answer, Entry, ErrorBody, Outcome, Query, Request, Verification};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -607,12 +605,4 @@ fn lift_error(e: wit::Error) -> ErrorBody {
         message: e.message,
         details: e.details.into_iter().collect(),
     }
-}
-
-/// The class of an error code, which hosts map to a protocol status, as
-/// `enlace_core::Error::kind` gives it (the component sends the code, not
-/// the class). Codes core does not know (a newer component) are
-/// [`ErrorKind::RuleViolation`].
-pub fn error_kind(code: &str) -> ErrorKind {
-    ErrorKind::of_code(code).unwrap_or(ErrorKind::RuleViolation)
 }
