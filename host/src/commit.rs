@@ -273,12 +273,7 @@ impl WriterState {
                     Job::Command { reply, .. } | Job::Query { reply, .. } => reply,
                     Job::Stop => continue,
                     Job::Rebuild { reply } => {
-                        let ok = self.rebuild("requested");
-                        let _ = reply.send(if ok {
-                            Reply::Answer(Answer::Entries(Vec::new()))
-                        } else {
-                            Reply::Unavailable("the journal does not load".into())
-                        });
+                        self.rebuild_on_request(reply);
                         continue;
                     }
                 };
@@ -308,14 +303,7 @@ impl WriterState {
                     };
                     let _ = reply.send(answer);
                 }
-                Job::Rebuild { reply } => {
-                    let ok = self.rebuild("requested");
-                    let _ = reply.send(if ok {
-                        Reply::Answer(Answer::Entries(Vec::new()))
-                    } else {
-                        Reply::Unavailable("the journal does not load".into())
-                    });
-                }
+                Job::Rebuild { reply } => self.rebuild_on_request(reply),
                 cmd @ Job::Command { .. } => commands.push(cmd),
                 Job::Stop => {}
             }
@@ -420,6 +408,17 @@ impl WriterState {
                 self.rebuild("commit failed");
             }
         }
+    }
+
+    /// A rebuild asked for by a job: answered with an empty answer once the
+    /// engine holds the journal again, or `Unavailable` when it does not load.
+    fn rebuild_on_request(&mut self, reply: oneshot::Sender<Reply>) {
+        let ok = self.rebuild("requested");
+        let _ = reply.send(if ok {
+            Reply::Answer(Answer::Entries(Vec::new()))
+        } else {
+            Reply::Unavailable("the journal does not load".into())
+        });
     }
 
     fn on_trap(&mut self, why: &str) {
