@@ -397,6 +397,9 @@ test("keyboard only: skip link, search, select a beneficiary and book a slot", a
   const fresh = await launch();
   try {
     const page = await openPage(fresh.context, `${server.url}?lang=en&clock=${CLOCK}`);
+    // The first view replaces #main when it is drawn: typing into the form
+    // before that would type into a form about to be replaced.
+    await page.waitForFunction(() => window.enlace.rendered > 0 && window.enlace.idle);
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate(() => document.activeElement.className), "skip");
     await page.keyboard.press("Enter");
