@@ -25,7 +25,7 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::Criterion;
 use enlace_core::actor::{Actor, Role};
 use enlace_core::facility::Tier;
-use enlace_core::journal::{Entry, verify_from};
+use enlace_core::journal::{Entry, Held, verify_from};
 use enlace_core::priority::Priority;
 use enlace_core::query::{Answer, query};
 use enlace_core::referral::{
@@ -282,7 +282,7 @@ fn schedule(b: &mut Builder, id: u32, at: DateTime<Utc>) -> u32 {
         limit: 8,
         for_referral: true,
     };
-    let Ok(Answer::FreeSlots(slots)) = query(&b.state, &b.journal, &who, &q, at) else {
+    let Ok(Answer::FreeSlots(slots)) = query(&b.state, Held::all(&b.journal), &who, &q, at) else {
         panic!("free-slot query for referral {id} failed");
     };
     for s in slots {
@@ -643,12 +643,12 @@ fn allocation_sensitive_p50(net: &Network) -> (f64, f64) {
     let boss = coordinator(&net.hot);
     let q = worklist_query(&net.hot);
     let w = latency(n, |_| {
-        black_box(query(s, j, &boss, black_box(&q), now).ok());
+        black_box(query(s, Held::all(j), &boss, black_box(&q), now).ok());
     });
     let doc = clinician(&synth::facility_id(1), CLINIC_AGENCY);
     let q = routing_query(7);
     let r = latency(n, |_| {
-        black_box(query(s, j, &doc, black_box(&q), now).ok());
+        black_box(query(s, Held::all(j), &doc, black_box(&q), now).ok());
     });
     (w.p50, r.p50)
 }
@@ -941,16 +941,22 @@ fn queries(net: &Network, table: &mut Table) {
     // Free-slot search: the whole network, then one region.
     let q = free_slots_query("prenatal", None, now);
     let who = clerk();
-    match query(s, j, &who, &q, now) {
+    match query(s, Held::all(j), &who, &q, now) {
         Ok(Answer::FreeSlots(v)) => assert_eq!(v.len(), 10, "ten free slots"),
         other => panic!("free slots: {other:?}"),
     }
-    let prenatal = match query(s, j, &who, &Query::Agendas { facility: None }, now) {
+    let prenatal = match query(
+        s,
+        Held::all(j),
+        &who,
+        &Query::Agendas { facility: None },
+        now,
+    ) {
         Ok(Answer::Agendas(all)) => all.iter().filter(|a| a.service == "prenatal").count(),
         other => panic!("agendas: {other:?}"),
     };
     let l = latency(n, |_| {
-        black_box(query(s, j, &who, black_box(&q), now).ok());
+        black_box(query(s, Held::all(j), &who, black_box(&q), now).ok());
     });
     table.target(
         &format!(
@@ -968,7 +974,7 @@ fn queries(net: &Network, table: &mut Table) {
     );
     let q = free_slots_query("prenatal", Some("centro"), now);
     let l = latency(n, |_| {
-        black_box(query(s, j, &who, black_box(&q), now).ok());
+        black_box(query(s, Held::all(j), &who, black_box(&q), now).ok());
     });
     table.info(
         "free-slot search p50 / p99, one region (`centro`, 1/5 of the agendas)",
@@ -977,7 +983,7 @@ fn queries(net: &Network, table: &mut Table) {
     // The hot hospital's worklist.
     let boss = coordinator(&net.hot);
     let q = worklist_query(&net.hot);
-    match query(s, j, &boss, &q, now) {
+    match query(s, Held::all(j), &boss, &q, now) {
         Ok(Answer::Worklist(w)) => {
             assert_eq!(w.total as usize, net.size.hot_open, "open referrals");
             // The same page, computed the slow way from the records.
@@ -1003,7 +1009,7 @@ fn queries(net: &Network, table: &mut Table) {
         other => panic!("worklist: {other:?}"),
     }
     let l = latency(n, |_| {
-        black_box(query(s, j, &boss, black_box(&q), now).ok());
+        black_box(query(s, Held::all(j), &boss, black_box(&q), now).ok());
     });
     table.target(
         &format!(
@@ -1024,7 +1030,7 @@ fn queries(net: &Network, table: &mut Table) {
     let qs: Vec<Query> = (0..64u32)
         .map(|i| routing_query(i * 7 % net.spec.beneficiaries))
         .collect();
-    match query(s, j, &doc, &qs[0], now) {
+    match query(s, Held::all(j), &doc, &qs[0], now) {
         Ok(Answer::Routing(r)) => assert_eq!(
             r.suggested.len() + r.not_suggested.len(),
             net.spec.tier2 as usize
@@ -1032,7 +1038,7 @@ fn queries(net: &Network, table: &mut Table) {
         other => panic!("routing: {other:?}"),
     }
     let l = latency(n, |i| {
-        black_box(query(s, j, &doc, black_box(&qs[i % qs.len()]), now).ok());
+        black_box(query(s, Held::all(j), &doc, black_box(&qs[i % qs.len()]), now).ok());
     });
     table.target(
         &format!(
@@ -1207,17 +1213,17 @@ fn criterion_checks(net: &'static Network) {
     let q = free_slots_query("prenatal", None, now);
     let who = clerk();
     g.bench_function("free_slots_prenatal_network", |b| {
-        b.iter(|| query(s, j, &who, black_box(&q), now).ok());
+        b.iter(|| query(s, Held::all(j), &who, black_box(&q), now).ok());
     });
     let boss = coordinator(&net.hot);
     let q = worklist_query(&net.hot);
     g.bench_function("worklist_hot_hospital", |b| {
-        b.iter(|| query(s, j, &boss, black_box(&q), now).ok());
+        b.iter(|| query(s, Held::all(j), &boss, black_box(&q), now).ok());
     });
     let doc = clinician(&synth::facility_id(1), CLINIC_AGENCY);
     let q = routing_query(7);
     g.bench_function("routing_obs_hr_tier2", |b| {
-        b.iter(|| query(s, j, &doc, black_box(&q), now).ok());
+        b.iter(|| query(s, Held::all(j), &doc, black_box(&q), now).ok());
     });
     g.finish();
     c.final_summary();

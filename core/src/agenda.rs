@@ -161,7 +161,7 @@ pub fn ordinary_places(day_places: u32, referral_share_percent: u8) -> u32 {
 
 /// An agenda as the engine keeps it: its configuration plus the indexes the
 /// slot computation needs. Bookings are counted per slot, never per row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Agenda {
     pub config: AgendaConfig,
     pub facility: u32,

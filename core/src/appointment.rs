@@ -41,7 +41,7 @@ impl AppointmentStatus {
 
 /// An appointment as the engine keeps it: compact, indexes instead of names,
 /// so a million of them fit in little memory. Ids start at 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Appointment {
     pub start: i64,
     pub agenda: u32,

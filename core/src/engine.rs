@@ -5,7 +5,9 @@ use crate::command::Request;
 use crate::decide::decide;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::journal::{ChainBreak, Entry, Verification, key_hash, stable_hash, verify};
+use crate::journal::{
+    ChainBreak, Entry, Held, Verification, key_hash, stable_hash, verify, verify_from,
+};
 use crate::query::{Answer, Query, query};
 use crate::state::State;
 use chrono::{DateTime, Utc};
@@ -17,12 +19,19 @@ use serde::{Deserialize, Serialize};
 pub struct Outcome {
     /// The journal entry that holds the events.
     pub seq: u64,
+    /// The entry's events. Empty for a retry of an entry the engine no
+    /// longer holds (see [`Engine::forget_through`]): the face that let it
+    /// go reads them from its own journal.
     pub events: Vec<Event>,
     /// True when this is a retry answered from the journal: nothing changed.
     pub replayed: bool,
 }
 
 /// One network's engine: its state and its hash-chained journal.
+///
+/// The engine holds the journal entries after `base` (all of them unless a
+/// face restored it from a snapshot or let old entries go once they were
+/// durable elsewhere), so a server's memory does not grow with its history.
 ///
 /// ```
 /// use enlace_core::{Engine, Request, Command, Actor, Role};
@@ -43,7 +52,12 @@ pub struct Outcome {
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     state: State,
+    /// The entries after `base`, oldest first.
     journal: Vec<Entry>,
+    /// Seq of the last entry no longer held (0: the whole journal is held).
+    base: u64,
+    /// Hash of entry `base`, where the held chain starts (empty for 0).
+    base_head: String,
 }
 
 /// Longest idempotency key accepted.
@@ -67,7 +81,64 @@ impl Engine {
         Ok(Engine {
             state,
             journal: entries,
+            base: 0,
+            base_head: String::new(),
         })
+    }
+
+    /// The state as a snapshot (see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        crate::snapshot::of_state(&self.state)
+    }
+
+    /// Restores an engine from a snapshot and the journal entries after it,
+    /// verifying that they continue the chain from the snapshot's head. The
+    /// engine then holds only `tail`. A damaged snapshot is refused with
+    /// `invalid_input` (field `snapshot`), a tail that does not follow it
+    /// with field `journal`.
+    pub fn from_snapshot(snapshot: &[u8], tail: Vec<Entry>) -> Result<Self> {
+        let mut state = crate::snapshot::state(snapshot)?;
+        let (base, base_head) = (state.seq, state.head.clone());
+        if let Some(b) = verify_from(&tail, base, &base_head).broken {
+            return Err(Error::invalid(
+                "journal",
+                format!(
+                    "the entries after the snapshot (seq {base}) do not continue its chain: {} at seq {}",
+                    b.reason, b.seq
+                ),
+            ));
+        }
+        for e in &tail {
+            state.apply_entry(e);
+        }
+        Ok(Engine {
+            state,
+            journal: tail,
+            base,
+            base_head,
+        })
+    }
+
+    /// Lets go of the entries up to `seq` (at most the last one), once the
+    /// face holds them durably elsewhere. Retries of their keys still
+    /// replay, without their events; audit queries over them are the
+    /// face's to page through [`Engine::query_over`].
+    pub fn forget_through(&mut self, seq: u64) {
+        let seq = seq.min(self.state.seq);
+        if seq <= self.base {
+            return;
+        }
+        let n = (seq - self.base) as usize;
+        if let Some(last) = self.journal.drain(..n).next_back() {
+            self.base_head = last.hash;
+        }
+        self.base = seq;
+    }
+
+    /// Seq of the last entry the engine no longer holds (0 when it holds
+    /// the whole journal).
+    pub fn base(&self) -> u64 {
+        self.base
     }
 
     /// Executes a command: decides, records, applies. On error nothing changes.
@@ -85,9 +156,9 @@ impl Engine {
                     if seen != digest {
                         return Err(Error::IdempotencyKeyReused { key: key.clone() });
                     }
-                    let events = self
-                        .journal
-                        .get((seq as usize).wrapping_sub(1))
+                    let events = seq
+                        .checked_sub(self.base + 1)
+                        .and_then(|i| self.journal.get(i as usize))
                         .map(|e| e.events.clone())
                         .unwrap_or_default();
                     return Ok(Outcome {
@@ -124,7 +195,41 @@ impl Engine {
 
     /// Answers a query as `actor` at instant `now`.
     pub fn query(&self, actor: &Actor, q: &Query, now: DateTime<Utc>) -> Result<Answer> {
-        query(&self.state, &self.journal, actor, q, now)
+        query(&self.state, self.held(), actor, q, now)
+    }
+
+    /// Answers an `audit_trail` query over `entries` (consecutive journal
+    /// entries the face read from its own journal) instead of the entries
+    /// held, with the rules and the current state of [`Engine::query`]: how
+    /// a face pages an auditor through history the engine let go. Any other
+    /// query is refused with `invalid_input` (field `query`).
+    pub fn query_over(
+        &self,
+        actor: &Actor,
+        q: &Query,
+        now: DateTime<Utc>,
+        entries: &[Entry],
+    ) -> Result<Answer> {
+        if !matches!(q, Query::AuditTrail { .. }) {
+            return Err(Error::invalid(
+                "query",
+                "only audit_trail reads journal entries a face supplies",
+            ));
+        }
+        let held = Held {
+            entries,
+            after: entries.first().map_or(0, |e| e.seq - 1),
+            prev: "",
+        };
+        query(&self.state, held, actor, q, now)
+    }
+
+    fn held(&self) -> Held<'_> {
+        Held {
+            entries: &self.journal,
+            after: self.base,
+            prev: &self.base_head,
+        }
     }
 
     /// The current state.
@@ -132,19 +237,24 @@ impl Engine {
         &self.state
     }
 
-    /// The whole journal, oldest first.
+    /// The journal entries held (the whole journal unless [`Engine::base`]
+    /// is above 0), oldest first.
     pub fn journal(&self) -> &[Entry] {
         &self.journal
     }
 
-    /// Entries after `seq`, for replicas and feeds.
+    /// Held entries after `seq`, for replicas and feeds.
     pub fn entries_after(&self, seq: u64) -> &[Entry] {
-        let from = (seq as usize).min(self.journal.len());
+        let from = (seq.saturating_sub(self.base) as usize).min(self.journal.len());
         &self.journal[from..]
     }
 
-    /// Verifies the whole audit chain.
+    /// Verifies the audit chain of the entries held, from the head of the
+    /// last entry let go (the whole chain when [`Engine::base`] is 0).
     pub fn verify(&self) -> Verification {
-        verify(&self.journal)
+        if self.base == 0 {
+            return verify(&self.journal);
+        }
+        verify_from(&self.journal, self.base, &self.base_head)
     }
 }

@@ -129,33 +129,105 @@ pub fn verify(entries: &[Entry]) -> Verification {
 
 /// Verifies a journal tail that follows entry `after_seq` whose hash is `prev`.
 pub fn verify_from(entries: &[Entry], after_seq: u64, prev: &str) -> Verification {
-    let mut prev = prev.to_owned();
-    let mut events = 0u64;
-    for (i, e) in entries.iter().enumerate() {
-        let broken = |reason: &str| Verification {
-            entries: i as u64,
-            events,
-            head: prev.clone(),
-            broken: Some(ChainBreak {
-                index: i as u64,
-                seq: e.seq,
-                reason: reason.to_owned(),
-            }),
-        };
-        if e.seq != after_seq + i as u64 + 1 {
-            return broken("sequence_gap");
-        }
-        if !e.hash_matches(&prev) {
-            return broken("hash_mismatch");
-        }
-        prev.clone_from(&e.hash);
-        events += e.events.len() as u64;
+    let mut v = Verifier::after(after_seq, prev);
+    v.feed(entries);
+    v.finish()
+}
+
+/// Verifies a journal read in pages, oldest first, so that a face can
+/// check a journal far larger than its memory.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    /// Entries verified so far.
+    entries: u64,
+    events: u64,
+    /// The seq the next entry must have, less one.
+    after: u64,
+    prev: String,
+    broken: Option<ChainBreak>,
+}
+
+impl Verifier {
+    /// A verifier for a journal from its first entry.
+    pub fn new() -> Self {
+        Verifier::after(0, "")
     }
-    Verification {
-        entries: entries.len() as u64,
-        events,
-        head: prev,
-        broken: None,
+
+    /// A verifier for the entries after entry `seq`, whose hash is `prev`.
+    pub fn after(seq: u64, prev: &str) -> Self {
+        Verifier {
+            entries: 0,
+            events: 0,
+            after: seq,
+            prev: prev.to_owned(),
+            broken: None,
+        }
+    }
+
+    /// Verifies the next page. Returns false once the chain is broken
+    /// (later pages are then ignored).
+    pub fn feed(&mut self, page: &[Entry]) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        for e in page {
+            let reason = if e.seq != self.after + 1 {
+                Some("sequence_gap")
+            } else if !e.hash_matches(&self.prev) {
+                Some("hash_mismatch")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.broken = Some(ChainBreak {
+                    index: self.entries,
+                    seq: e.seq,
+                    reason: reason.to_owned(),
+                });
+                return false;
+            }
+            self.prev.clone_from(&e.hash);
+            self.after = e.seq;
+            self.entries += 1;
+            self.events += e.events.len() as u64;
+        }
+        true
+    }
+
+    /// The outcome: how far the chain verifies, and where it breaks.
+    pub fn finish(self) -> Verification {
+        Verification {
+            entries: self.entries,
+            events: self.events,
+            head: self.prev,
+            broken: self.broken,
+        }
+    }
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier::new()
+    }
+}
+
+/// The part of a journal an engine holds: the entries after entry `after`,
+/// whose hash is `prev` (0 and empty when it holds the whole journal).
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    pub entries: &'a [Entry],
+    pub after: u64,
+    pub prev: &'a str,
+}
+
+impl<'a> Held<'a> {
+    /// A whole journal, from its first entry.
+    pub fn all(entries: &'a [Entry]) -> Self {
+        Held {
+            entries,
+            after: 0,
+            prev: "",
+        }
     }
 }
 

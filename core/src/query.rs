@@ -6,7 +6,7 @@ use crate::appointment::AppointmentStatus;
 use crate::beneficiary::Beneficiary;
 use crate::error::{Error, Result};
 use crate::facility::{Facility, Service, Tier};
-use crate::journal::{Entry, Verification, verify};
+use crate::journal::{Entry, Held, Verification, verify_from};
 use crate::priority::Priority;
 use crate::referral::routing::{Routing, suggest};
 use crate::referral::{Referral as ReferralRecord, ReferralStatus};
@@ -350,13 +350,15 @@ pub enum Answer {
     Calendar(String),
 }
 
+/// Most entries one `audit_trail` answer holds.
+pub const MAX_AUDIT_ENTRIES: u32 = 1000;
 const MAX_DAYS: u16 = 62;
 const MAX_SLOTS: u16 = 500;
 
 /// Answers `q` for `actor` at `now`.
 pub fn query(
     state: &State,
-    journal: &[Entry],
+    journal: Held<'_>,
     actor: &Actor,
     q: &Query,
     now: DateTime<Utc>,
@@ -588,8 +590,9 @@ pub fn query(
             if actor.role != Role::Auditor {
                 return Err(Error::not_permitted(actor.role, "read the audit trail"));
             }
-            let limit = (*limit).clamp(1, 1000) as usize;
+            let limit = (*limit).clamp(1, MAX_AUDIT_ENTRIES) as usize;
             let entries = journal
+                .entries
                 .iter()
                 .filter(|e| e.seq > *after)
                 .filter(|e| {
@@ -607,7 +610,11 @@ pub fn query(
             if !matches!(actor.role, Role::Auditor | Role::Admin) {
                 return Err(Error::not_permitted(actor.role, "verify the audit trail"));
             }
-            Ok(Answer::Verification(verify(journal)))
+            Ok(Answer::Verification(verify_from(
+                journal.entries,
+                journal.after,
+                journal.prev,
+            )))
         }
         Conditionality {
             programme,

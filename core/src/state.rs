@@ -16,10 +16,11 @@ use crate::slot::{local_date, minute_of};
 use crate::waitlist::{WaitlistEntry, WaitlistStatus};
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the engine knows about one network.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     pub(crate) network_name: String,
     pub(crate) targets: Vec<TargetTimes>,
@@ -67,7 +68,7 @@ pub struct State {
 
 /// What a destination's worklist needs of one referral, kept apart from the
 /// full record so that sorting thousands of open referrals reads little memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct WorkKey {
     /// Index in `facilities` of the current destination.
     pub destination: u32,
@@ -83,7 +84,7 @@ pub(crate) struct WorkKey {
 pub(crate) type Shape = (chrono_tz::Tz, u16, [Vec<(u16, u16)>; 7]);
 
 /// What a free-slot search needs of one agenda before it looks at its slots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SearchKey {
     /// The agenda's schedule shape id (see `State::shapes`): equal ids,
     /// equal rule slots.

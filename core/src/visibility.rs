@@ -29,7 +29,7 @@ use crate::journal::Entry;
 use rustc_hash::FxHashMap;
 
 /// The scopes of the records events refer to, folded from journal entries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Visibility {
     /// Agenda id → facility id.
     agenda_facility: FxHashMap<String, String>,
@@ -58,6 +58,18 @@ impl Visibility {
             v.observe(e);
         }
         v
+    }
+
+    /// The index as snapshot bytes (see [`crate::snapshot`]), for a face
+    /// that snapshots it beside the engine.
+    pub fn snapshot(&self) -> Vec<u8> {
+        crate::snapshot::encode(self)
+    }
+
+    /// The index a snapshot holds; damaged bytes are refused with
+    /// `invalid_input` (field `snapshot`).
+    pub fn from_snapshot(bytes: &[u8]) -> crate::error::Result<Self> {
+        crate::snapshot::decode(bytes)
     }
 
     /// The seq of the last entry observed.

@@ -792,6 +792,16 @@ impl Harness {
         let replay = Engine::from_entries(self.e.journal().to_vec()).expect("the journal verifies");
         assert_eq!(replay.state().fingerprint(), self.e.state().fingerprint());
         assert_eq!(replay.journal(), self.e.journal());
+        // A snapshot taken halfway, plus the entries after it, is the same
+        // state too, and verifies the same tail.
+        let journal = self.e.journal();
+        let half = journal.len() / 2;
+        let before = Engine::from_entries(journal[..half].to_vec()).expect("a prefix verifies");
+        let restored = Engine::from_snapshot(&before.snapshot(), journal[half..].to_vec())
+            .expect("the snapshot restores");
+        assert_eq!(restored.state().fingerprint(), self.e.state().fingerprint());
+        assert_eq!(restored.base(), half as u64);
+        assert!(restored.verify().broken.is_none());
     }
 }
 

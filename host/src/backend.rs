@@ -63,10 +63,33 @@ pub trait EngineBackend: Send {
         now: DateTime<Utc>,
     ) -> Result<Result<Answer, Refusal>, Trap>;
 
-    /// Replaces the instance with a fresh one holding exactly `entries`,
-    /// which the caller has read from the durable journal. The chain is
-    /// verified again on the way in.
-    fn rebuild(&mut self, entries: Vec<Entry>) -> anyhow::Result<()>;
+    /// Answers an `audit_trail` query over `entries` the caller read from
+    /// the durable journal (entries the instance let go), with the
+    /// engine's rules.
+    fn query_over(
+        &mut self,
+        actor: &Actor,
+        q: &Query,
+        now: DateTime<Utc>,
+        entries: &[Entry],
+    ) -> Result<Result<Answer, Refusal>, Trap>;
+
+    /// Replaces the instance with a fresh one restored from `snapshot` (or
+    /// from nothing) plus `tail`, which the caller has read from the
+    /// durable journal. The chain of `tail` is verified on the way in. On
+    /// failure the instance is left as it was.
+    fn restore(&mut self, snapshot: Option<&[u8]>, tail: Vec<Entry>) -> anyhow::Result<()>;
+
+    /// Replaces the instance with a fresh one holding exactly `entries`.
+    fn rebuild(&mut self, entries: Vec<Entry>) -> anyhow::Result<()> {
+        self.restore(None, entries)
+    }
+
+    /// The engine state as snapshot bytes.
+    fn snapshot(&mut self) -> Result<Vec<u8>, Trap>;
+
+    /// Lets the instance drop the entries up to `seq`, which are durable.
+    fn forget_through(&mut self, seq: u64) -> Result<(), Trap>;
 
     /// The seq of the last entry applied.
     fn seq(&mut self) -> Result<u64, Trap>;
@@ -116,15 +139,40 @@ impl EngineBackend for NativeBackend {
         Ok(self.engine.query(actor, q, now).map_err(Refusal::from))
     }
 
-    fn rebuild(&mut self, entries: Vec<Entry>) -> anyhow::Result<()> {
-        self.engine = Engine::from_entries(entries).map_err(|b| {
-            anyhow::anyhow!(
-                "journal does not verify at entry {} (seq {}): {}",
-                b.index,
-                b.seq,
-                b.reason
-            )
-        })?;
+    fn query_over(
+        &mut self,
+        actor: &Actor,
+        q: &Query,
+        now: DateTime<Utc>,
+        entries: &[Entry],
+    ) -> Result<Result<Answer, Refusal>, Trap> {
+        Ok(self
+            .engine
+            .query_over(actor, q, now, entries)
+            .map_err(Refusal::from))
+    }
+
+    fn restore(&mut self, snapshot: Option<&[u8]>, tail: Vec<Entry>) -> anyhow::Result<()> {
+        self.engine = match snapshot {
+            Some(s) => Engine::from_snapshot(s, tail).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => Engine::from_entries(tail).map_err(|b| {
+                anyhow::anyhow!(
+                    "journal does not verify at entry {} (seq {}): {}",
+                    b.index,
+                    b.seq,
+                    b.reason
+                )
+            })?,
+        };
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<u8>, Trap> {
+        Ok(self.engine.snapshot())
+    }
+
+    fn forget_through(&mut self, seq: u64) -> Result<(), Trap> {
+        self.engine.forget_through(seq);
         Ok(())
     }
 

@@ -17,12 +17,29 @@
 //! made it trap gets `engine_trap`, what the batch decided before the trap is
 //! committed as usual, and the instance is rebuilt from the journal before
 //! the next command is decided.
+//!
+//! # Snapshots
+//!
+//! Every `snapshot_every` entries the writer captures the engine's state
+//! (inside the component) and the feed index, and hands both to a
+//! background thread that writes them to the tenant's snapshot file
+//! (`crate::snapshot`). Once a snapshot is durable the engine lets go of the
+//! entries it covers, so memory stays bounded; what needs them then reads
+//! the journal: an idempotent retry of an old key gets its events from the
+//! journal, an audit trail pages through it with the engine's rules
+//! (`query_over`), and `verify_audit` verifies the whole durable chain on a
+//! reader thread. Start-up and rebuilds restore the newest snapshot that
+//! agrees with the journal plus the entries after it, and replay the whole
+//! journal only when there is none.
 
 use crate::backend::{EngineBackend, Refusal};
 use crate::journal::Journal;
+use crate::snapshot::{Snapshot, SnapshotStore};
 use chrono::{DateTime, Utc};
+use enlace_core::query::MAX_AUDIT_ENTRIES;
 use enlace_core::visibility::Visibility;
-use enlace_core::{Actor, Answer, Command, Entry, Outcome, Query, Request};
+use enlace_core::{Actor, Answer, Command, Entry, Outcome, Query, Request, Verifier};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -80,6 +97,15 @@ pub struct WriterStats {
     pub commit_micros: AtomicU64,
     /// False once the journal failed to load: the tenant answers 503.
     pub healthy: AtomicBool,
+    /// Entries the engine instance holds (after its base).
+    pub held: AtomicU64,
+    /// Seq of the newest durable snapshot (0: none).
+    pub snapshot_seq: AtomicU64,
+    pub snapshots: AtomicU64,
+    pub snapshot_failures: AtomicU64,
+    pub snapshot_bytes: AtomicU64,
+    /// The writer's pause to capture the newest snapshot.
+    pub snapshot_capture_micros: AtomicU64,
 }
 
 /// Upper bounds of the batch-size histogram buckets.
@@ -108,7 +134,14 @@ pub struct Shared {
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
     pub max_batch: usize,
+    /// Entries between snapshots; 0: no snapshots (start-up replays the
+    /// whole journal and the engine holds all of it).
+    pub snapshot_every: u64,
 }
+
+/// Entries read from the journal per page, for audit trails and
+/// verification of history the engine let go.
+const PAGE: u64 = 2_000;
 
 /// Handle to a running writer thread.
 #[derive(Debug)]
@@ -119,38 +152,26 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Loads the journal into `engine` (verifying the chain) and starts the
-    /// writer thread. Fails if the journal does not verify.
+    /// Restores `engine` from the newest usable snapshot and the journal
+    /// after it (or from the whole journal), verifying the chain, and
+    /// starts the writer thread. Fails if the journal does not verify.
     pub fn start(
         name: &str,
-        mut engine: Box<dyn EngineBackend>,
+        engine: Box<dyn EngineBackend>,
         journal: Journal,
         config: WriterConfig,
     ) -> anyhow::Result<Writer> {
         let t0 = Instant::now();
-        let entries = journal.load_all()?;
-        let loaded = t0.elapsed();
-        let visibility = Visibility::from_entries(&entries);
-        let n = entries.len();
-        engine.rebuild(entries)?;
-        tracing::info!(
-            tenant = name,
-            entries = n,
-            engine = engine.name(),
-            read_ms = loaded.as_millis() as u64,
-            total_ms = t0.elapsed().as_millis() as u64,
-            "tenant loaded"
-        );
         let shared = Arc::new(Shared {
             stats: WriterStats::default(),
-            visibility: RwLock::new(visibility),
+            visibility: RwLock::new(Visibility::new()),
         });
-        shared
-            .stats
-            .journal_len
-            .store(journal.len(), Ordering::Relaxed);
-        shared.stats.healthy.store(true, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
+        let snapshots = if config.snapshot_every > 0 {
+            let path = crate::snapshot::path_beside(journal.path());
+            Some(SnapshotStore::open(&path)?)
+        } else {
+            None
+        };
         let mut state = WriterState {
             tenant: name.to_owned(),
             engine,
@@ -158,7 +179,30 @@ impl Writer {
             shared: shared.clone(),
             last_at: DateTime::<Utc>::MIN_UTC,
             config,
+            base: 0,
+            captured: 0,
+            snapshots,
+            snapshotter: None,
         };
+        let restored = state.restore()?;
+        tracing::info!(
+            tenant = name,
+            entries = state.journal.len(),
+            engine = state.engine.name(),
+            snapshot = restored.snapshot,
+            replayed = restored.replayed,
+            total_ms = t0.elapsed().as_millis() as u64,
+            "tenant loaded"
+        );
+        if state.snapshots.is_some() {
+            state.snapshotter = Some(Snapshotter::start(
+                name,
+                crate::snapshot::path_beside(state.journal.path()),
+                shared.clone(),
+            )?);
+        }
+        shared.stats.healthy.store(true, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let thread = std::thread::Builder::new()
             .name(format!("writer-{name}"))
             .spawn(move || state.run(rx))?;
@@ -227,6 +271,100 @@ struct WriterState {
     shared: Arc<Shared>,
     last_at: DateTime<Utc>,
     config: WriterConfig,
+    /// Seq of the last entry the engine let go: older entries are read
+    /// from the journal.
+    base: u64,
+    /// Seq of the last snapshot captured (durable or on its way).
+    captured: u64,
+    /// The snapshot file, for restoring (None: snapshots are off).
+    snapshots: Option<SnapshotStore>,
+    /// The background thread that writes captured snapshots.
+    snapshotter: Option<Snapshotter>,
+}
+
+/// How an engine instance was restored.
+#[derive(Debug, Clone, Copy)]
+struct Restored {
+    /// The snapshot's seq, if one was used.
+    snapshot: Option<u64>,
+    /// Journal entries applied on top of it (or replayed from the start).
+    replayed: u64,
+}
+
+/// The background writer of snapshots: the writer thread captures, this
+/// thread makes the capture durable, so commits never wait on it.
+#[derive(Debug)]
+struct Snapshotter {
+    tx: Option<std::sync::mpsc::SyncSender<Snapshot>>,
+    busy: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Snapshotter {
+    fn start(tenant: &str, path: PathBuf, shared: Arc<Shared>) -> anyhow::Result<Snapshotter> {
+        let mut store = SnapshotStore::open(&path)?;
+        if let Some(seq) = store.newest()? {
+            shared.stats.snapshot_seq.store(seq, Ordering::Relaxed);
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Snapshot>(1);
+        let busy = Arc::new(AtomicBool::new(false));
+        let done = busy.clone();
+        let tenant = tenant.to_owned();
+        let thread = std::thread::Builder::new()
+            .name(format!("snapshot-{tenant}"))
+            .spawn(move || {
+                for snap in rx {
+                    let t0 = Instant::now();
+                    let bytes = (snap.engine.len() + snap.visibility.len()) as u64;
+                    let stats = &shared.stats;
+                    match store.save(&snap) {
+                        Ok(()) => {
+                            stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                            stats.snapshot_bytes.store(bytes, Ordering::Relaxed);
+                            stats.snapshot_seq.store(snap.seq, Ordering::Relaxed);
+                            tracing::info!(tenant = %tenant, seq = snap.seq, bytes, ms = t0.elapsed().as_millis() as u64, "snapshot written");
+                        }
+                        Err(e) => {
+                            stats.snapshot_failures.fetch_add(1, Ordering::Relaxed);
+                            tracing::error!(tenant = %tenant, seq = snap.seq, error = %format!("{e:#}"), "snapshot not written; start-up will replay more of the journal");
+                        }
+                    }
+                    done.store(false, Ordering::Release);
+                }
+            })?;
+        Ok(Snapshotter {
+            tx: Some(tx),
+            busy,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands `snap` over unless a snapshot is still being written.
+    fn offer(&self, snap: Snapshot) -> bool {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        match self.tx.as_ref().map(|tx| tx.try_send(snap)) {
+            Some(Ok(())) => true,
+            _ => {
+                self.busy.store(false, Ordering::Release);
+                false
+            }
+        }
+    }
+
+    /// True while a handed-over snapshot is not yet written.
+    fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    /// Writes what was handed over, then ends the thread.
+    fn finish(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// A command decided in the current batch, waiting for the commit.
@@ -255,7 +393,27 @@ impl WriterState {
             }
             self.process(&mut batch);
         }
+        self.final_snapshot();
         tracing::info!(tenant = %self.tenant, "writer stopped");
+    }
+
+    /// At a graceful stop: snapshots what the last snapshot does not
+    /// cover, so that the next start-up replays nothing, and waits for it.
+    fn final_snapshot(&mut self) {
+        if self.snapshots.is_none() || !self.shared.stats.healthy.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(s) = &self.snapshotter {
+            while s.is_busy() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        if self.journal.len() > self.captured {
+            self.capture();
+        }
+        if let Some(mut s) = self.snapshotter.take() {
+            s.finish();
+        }
     }
 
     /// The decision time of the next command: the clock, never earlier than
@@ -292,16 +450,7 @@ impl WriterState {
                     query,
                     reply,
                 } => {
-                    let now = Utc::now();
-                    let answer = match self.engine.query(&actor, &query, now) {
-                        Ok(Ok(a)) => Reply::Answer(a),
-                        Ok(Err(r)) => Reply::Refused(r),
-                        Err(trap) => {
-                            self.on_trap(&trap.0);
-                            Reply::Trapped(trap.0)
-                        }
-                    };
-                    let _ = reply.send(answer);
+                    self.answer(actor, query, reply);
                 }
                 Job::Rebuild { reply } => self.rebuild_on_request(reply),
                 cmd @ Job::Command { .. } => commands.push(cmd),
@@ -336,7 +485,7 @@ impl WriterState {
                     if let Some(e) = ex.entry {
                         entries.push(e);
                     }
-                    Reply::Done(ex.outcome)
+                    self.with_events(ex.outcome)
                 }
                 Ok(Err(refusal)) => Reply::Refused(refusal),
                 Err(trap) => {
@@ -355,6 +504,205 @@ impl WriterState {
             pending.push(Pending { reply, answer });
         }
         self.commit(&mut entries, &mut pending);
+        self.after_commits();
+    }
+
+    /// Answers a query on the committed state. Audit queries over history
+    /// the engine let go read the journal.
+    fn answer(&mut self, actor: Actor, query: Query, reply: oneshot::Sender<Reply>) {
+        let now = Utc::now();
+        let history = match &query {
+            Query::AuditTrail { after, .. } => *after < self.base,
+            Query::VerifyAudit => self.base > 0,
+            _ => false,
+        };
+        let answer = match self.engine.query(&actor, &query, now) {
+            Ok(Ok(a)) if !history => Reply::Answer(a),
+            // The engine authorized the actor; the answer needs history.
+            Ok(Ok(a)) => match query {
+                Query::VerifyAudit => return self.verify_durable(reply),
+                _ => self
+                    .audit_trail(&actor, &query, now)
+                    .unwrap_or(Reply::Answer(a)),
+            },
+            Ok(Err(r)) => Reply::Refused(r),
+            Err(trap) => {
+                self.on_trap(&trap.0);
+                Reply::Trapped(trap.0)
+            }
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// An audit trail that starts in history the engine let go: pages
+    /// through the journal up to the base with `query_over`, then asks the
+    /// engine for the rest, as one answer of at most `limit` entries.
+    fn audit_trail(&mut self, actor: &Actor, query: &Query, now: DateTime<Utc>) -> Option<Reply> {
+        let Query::AuditTrail {
+            facility,
+            referral,
+            after,
+            limit,
+        } = query
+        else {
+            return None;
+        };
+        let want = (*limit).clamp(1, MAX_AUDIT_ENTRIES) as usize;
+        let ask = |after: u64, got: usize| Query::AuditTrail {
+            facility: facility.clone(),
+            referral: *referral,
+            after,
+            limit: (want - got) as u32,
+        };
+        let mut found: Vec<Entry> = Vec::new();
+        let mut cursor = *after;
+        while cursor < self.base && found.len() < want {
+            let page = match self
+                .journal
+                .read_after(cursor, PAGE.min(self.base - cursor))
+            {
+                Ok(p) if !p.is_empty() => p,
+                Ok(_) => break,
+                Err(e) => return Some(Reply::Unavailable(format!("reading the journal: {e:#}"))),
+            };
+            cursor = page.last().map_or(cursor, |e| e.seq);
+            match self
+                .engine
+                .query_over(actor, &ask(*after, found.len()), now, &page)
+            {
+                Ok(Ok(Answer::Entries(es))) => found.extend(es),
+                Ok(Ok(_)) => {}
+                Ok(Err(r)) => return Some(Reply::Refused(r)),
+                Err(trap) => {
+                    self.on_trap(&trap.0);
+                    return Some(Reply::Trapped(trap.0));
+                }
+            }
+        }
+        if found.len() < want {
+            match self
+                .engine
+                .query(actor, &ask(cursor.max(self.base), found.len()), now)
+            {
+                Ok(Ok(Answer::Entries(es))) => found.extend(es),
+                Ok(Ok(_)) => {}
+                Ok(Err(r)) => return Some(Reply::Refused(r)),
+                Err(trap) => {
+                    self.on_trap(&trap.0);
+                    return Some(Reply::Trapped(trap.0));
+                }
+            }
+        }
+        Some(Reply::Answer(Answer::Entries(found)))
+    }
+
+    /// `verify_audit` once the engine let history go: verifies the whole
+    /// durable chain, up to the last committed entry, on a reader thread so
+    /// that commands go on meanwhile.
+    fn verify_durable(&self, reply: oneshot::Sender<Reply>) {
+        let path = self.journal.path().to_owned();
+        let last = self.journal.len();
+        let spawned = std::thread::Builder::new()
+            .name(format!("verify-{}", self.tenant))
+            .spawn(move || {
+                let verified = (|| -> anyhow::Result<enlace_core::Verification> {
+                    let conn = crate::journal::open_reader(&path)?;
+                    let mut v = Verifier::new();
+                    let mut cursor = 0;
+                    while cursor < last {
+                        let page =
+                            crate::journal::read_after(&conn, cursor, PAGE.min(last - cursor))?;
+                        let Some(end) = page.last().map(|e| e.seq) else {
+                            break;
+                        };
+                        if !v.feed(&page) {
+                            break;
+                        }
+                        cursor = end;
+                    }
+                    Ok(v.finish())
+                })();
+                let _ = reply.send(match verified {
+                    Ok(v) => Reply::Answer(Answer::Verification(v)),
+                    Err(e) => Reply::Unavailable(format!("reading the journal: {e:#}")),
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::error!(tenant = %self.tenant, error = %e, "could not start the verification thread");
+        }
+    }
+
+    /// An idempotent retry of an entry the engine let go carries no
+    /// events: they are read back from the journal.
+    fn with_events(&self, mut outcome: Outcome) -> Reply {
+        if outcome.replayed && outcome.seq <= self.base && outcome.events.is_empty() {
+            match self.journal.entry(outcome.seq) {
+                Ok(Some(e)) => outcome.events = e.events,
+                Ok(None) => {
+                    return Reply::Unavailable(format!("journal entry {} is missing", outcome.seq));
+                }
+                Err(e) => return Reply::Unavailable(format!("reading the journal: {e:#}")),
+            }
+        }
+        Reply::Done(outcome)
+    }
+
+    /// After a batch: lets the engine go of what the newest durable
+    /// snapshot covers, and captures the next snapshot when due.
+    fn after_commits(&mut self) {
+        let durable = self.shared.stats.snapshot_seq.load(Ordering::Relaxed);
+        if durable > self.base && durable <= self.journal.len() {
+            match self.engine.forget_through(durable) {
+                Ok(()) => self.base = durable,
+                Err(trap) => self.on_trap(&trap.0),
+            }
+        }
+        let every = self.config.snapshot_every;
+        let due = every > 0 && self.journal.len() >= self.captured + every;
+        if due && self.snapshotter.as_ref().is_some_and(|s| !s.is_busy()) {
+            self.capture();
+        }
+        self.shared
+            .stats
+            .held
+            .store(self.journal.len() - self.base, Ordering::Relaxed);
+    }
+
+    /// Captures the engine state and the feed index as they stand after
+    /// the last commit and hands them to the snapshot thread.
+    fn capture(&mut self) {
+        let t0 = Instant::now();
+        let engine = match self.engine.snapshot() {
+            Ok(b) => b,
+            Err(trap) => {
+                self.shared
+                    .stats
+                    .snapshot_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                self.on_trap(&trap.0);
+                return;
+            }
+        };
+        let visibility = self
+            .shared
+            .visibility
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot();
+        let snap = Snapshot {
+            seq: self.journal.len(),
+            head: self.journal.head().to_owned(),
+            engine,
+            visibility,
+        };
+        let seq = snap.seq;
+        self.shared
+            .stats
+            .snapshot_capture_micros
+            .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if self.snapshotter.as_ref().is_some_and(|s| s.offer(snap)) {
+            self.captured = seq;
+        }
     }
 
     /// Makes `entries` durable and then answers `pending`; on failure answers
@@ -426,24 +774,95 @@ impl WriterState {
         self.rebuild(why);
     }
 
-    /// Rebuilds the engine from the durable journal. Returns false (and marks
-    /// the tenant unhealthy) if that fails.
+    /// Restores the engine from the newest snapshot that agrees with the
+    /// journal and the entries after it, or from the whole journal when no
+    /// snapshot is usable; rebuilds the feed index alike.
+    fn restore(&mut self) -> anyhow::Result<Restored> {
+        let last = self.journal.len();
+        let candidates = match &self.snapshots {
+            Some(st) => st.candidates(last)?,
+            None => Vec::new(),
+        };
+        for seq in candidates {
+            match self.restore_from(seq) {
+                Ok(r) => return Ok(r),
+                Err(e) => {
+                    tracing::warn!(tenant = %self.tenant, seq, error = %format!("{e:#}"), "snapshot not used; trying an older one or the whole journal")
+                }
+            }
+        }
+        let entries = self.journal.load_all()?;
+        let v = Visibility::from_entries(&entries);
+        let n = entries.len() as u64;
+        self.engine.rebuild(entries)?;
+        self.install(v, 0);
+        Ok(Restored {
+            snapshot: None,
+            replayed: n,
+        })
+    }
+
+    /// Restores from the snapshot at `seq`, which must agree with the
+    /// journal: its head is the hash of journal entry `seq`.
+    fn restore_from(&mut self, seq: u64) -> anyhow::Result<Restored> {
+        let Some(store) = &self.snapshots else {
+            anyhow::bail!("snapshots are off");
+        };
+        let snap = store.load(seq)?;
+        let journal_hash = self.journal.hash_at(seq)?;
+        if journal_hash.as_deref() != Some(snap.head.as_str()) {
+            anyhow::bail!("its head is not the hash of journal entry {seq}");
+        }
+        let mut v = Visibility::from_snapshot(&snap.visibility)?;
+        if v.seq() != seq {
+            anyhow::bail!("its feed index stands at seq {}, not {seq}", v.seq());
+        }
+        let tail = self.journal.read_after(seq, u64::MAX)?;
+        for e in &tail {
+            v.observe(e);
+        }
+        let n = tail.len() as u64;
+        self.engine.restore(Some(&snap.engine), tail)?;
+        let at = self.engine.seq().map_err(|t| anyhow::anyhow!("{t}"))?;
+        if at != self.journal.len() {
+            anyhow::bail!(
+                "the restored engine stands at seq {at}, the journal at {}",
+                self.journal.len()
+            );
+        }
+        self.install(v, seq);
+        Ok(Restored {
+            snapshot: Some(seq),
+            replayed: n,
+        })
+    }
+
+    fn install(&mut self, v: Visibility, base: u64) {
+        *self
+            .shared
+            .visibility
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = v;
+        self.base = base;
+        self.captured = self.captured.max(base);
+        let stats = &self.shared.stats;
+        stats
+            .journal_len
+            .store(self.journal.len(), Ordering::Relaxed);
+        stats
+            .held
+            .store(self.journal.len() - base, Ordering::Relaxed);
+    }
+
+    /// Rebuilds the engine from the newest snapshot and the durable
+    /// journal. Returns false (and marks the tenant unhealthy) if that fails.
     fn rebuild(&mut self, why: &str) -> bool {
         self.shared.stats.rebuilds.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
-        let result = self.journal.load_all().and_then(|entries| {
-            let v = Visibility::from_entries(&entries);
-            self.engine.rebuild(entries).map(|()| v)
-        });
-        match result {
-            Ok(v) => {
-                *self
-                    .shared
-                    .visibility
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner()) = v;
+        match self.restore() {
+            Ok(r) => {
                 self.shared.stats.healthy.store(true, Ordering::Relaxed);
-                tracing::warn!(tenant = %self.tenant, why, ms = t0.elapsed().as_millis() as u64, "engine rebuilt from the journal");
+                tracing::warn!(tenant = %self.tenant, why, snapshot = r.snapshot, replayed = r.replayed, ms = t0.elapsed().as_millis() as u64, "engine rebuilt");
                 true
             }
             Err(e) => {
@@ -478,18 +897,41 @@ mod tests {
     }
 
     fn state(dir: &std::path::Path, engine: Box<dyn EngineBackend>) -> WriterState {
+        state_with(dir, engine, 0)
+    }
+
+    /// A writer state on `dir`, restored as at start-up, snapshotting every
+    /// `snapshot_every` entries (0: never).
+    fn state_with(
+        dir: &std::path::Path,
+        engine: Box<dyn EngineBackend>,
+        snapshot_every: u64,
+    ) -> WriterState {
         let journal = Journal::open(&dir.join("j.sqlite")).unwrap();
-        WriterState {
+        let shared = Arc::new(Shared {
+            stats: WriterStats::default(),
+            visibility: RwLock::new(Visibility::new()),
+        });
+        let snap_path = crate::snapshot::path_beside(journal.path());
+        let on = snapshot_every > 0;
+        let mut w = WriterState {
             tenant: "t".into(),
             engine,
             journal,
-            shared: Arc::new(Shared {
-                stats: WriterStats::default(),
-                visibility: RwLock::new(Visibility::new()),
-            }),
+            shared: shared.clone(),
             last_at: DateTime::<Utc>::MIN_UTC,
-            config: WriterConfig { max_batch: 64 },
-        }
+            config: WriterConfig {
+                max_batch: 64,
+                snapshot_every,
+            },
+            base: 0,
+            captured: 0,
+            snapshots: on.then(|| SnapshotStore::open(&snap_path).unwrap()),
+            snapshotter: on.then(|| Snapshotter::start("t", snap_path, shared).unwrap()),
+        };
+        w.restore().unwrap();
+        w.shared.stats.healthy.store(true, Ordering::Relaxed);
+        w
     }
 
     fn command(actor: Actor, key: Option<&str>, c: Command) -> (Job, oneshot::Receiver<Reply>) {
@@ -592,8 +1034,23 @@ mod tests {
         ) -> Result<Result<Answer, Refusal>, Trap> {
             self.0.query(actor, q, now)
         }
-        fn rebuild(&mut self, entries: Vec<Entry>) -> anyhow::Result<()> {
-            self.0.rebuild(entries)
+        fn query_over(
+            &mut self,
+            actor: &Actor,
+            q: &Query,
+            now: DateTime<Utc>,
+            entries: &[Entry],
+        ) -> Result<Result<Answer, Refusal>, Trap> {
+            self.0.query_over(actor, q, now, entries)
+        }
+        fn restore(&mut self, snapshot: Option<&[u8]>, tail: Vec<Entry>) -> anyhow::Result<()> {
+            self.0.restore(snapshot, tail)
+        }
+        fn snapshot(&mut self) -> Result<Vec<u8>, Trap> {
+            self.0.snapshot()
+        }
+        fn forget_through(&mut self, seq: u64) -> Result<(), Trap> {
+            self.0.forget_through(seq)
         }
         fn seq(&mut self) -> Result<u64, Trap> {
             self.0.seq()
@@ -620,5 +1077,164 @@ mod tests {
         assert_eq!(w.shared.stats.traps.load(Ordering::Relaxed), 1);
         let all = w.journal().load_all().unwrap();
         assert!(enlace_core::verify(&all).broken.is_none());
+    }
+
+    /// Runs `n` keyed holiday commands, `per_batch` to a batch, and waits
+    /// for the snapshot thread after each batch.
+    fn run_holidays(w: &mut WriterState, from: u32, n: u32, per_batch: u32) {
+        let mut i = from;
+        while i < from + n {
+            let mut batch = Vec::new();
+            let mut rxs = Vec::new();
+            for k in i..(i + per_batch).min(from + n) {
+                let (j, rx) = command(admin(), Some(&format!("k{k}")), holiday(k));
+                batch.push(j);
+                rxs.push(rx);
+            }
+            i += per_batch;
+            w.process(&mut batch);
+            for mut rx in rxs {
+                assert!(matches!(rx.try_recv().unwrap(), Reply::Done(_)));
+            }
+            while w.snapshotter.as_ref().is_some_and(Snapshotter::is_busy) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    }
+
+    fn ask(w: &mut WriterState, actor: Actor, query: Query) -> Reply {
+        let (reply, mut rx) = oneshot::channel();
+        w.process(&mut vec![Job::Query {
+            actor,
+            query,
+            reply,
+        }]);
+        for _ in 0..5000 {
+            match rx.try_recv() {
+                Ok(r) => return r,
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    std::thread::sleep(std::time::Duration::from_millis(2))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("no answer")
+    }
+
+    fn auditor() -> Actor {
+        Actor::new("aud", "ministry", None, Role::Auditor)
+    }
+
+    /// Snapshots are written in the background, the engine lets go of what
+    /// they cover, and what needs old entries reads them from the journal:
+    /// retries, audit trails, verification. A restart restores the newest
+    /// snapshot plus the tail, and answers exactly as the first writer did.
+    #[test]
+    fn snapshots_bound_memory_and_start_up_and_history_is_read_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        run_holidays(&mut w, 0, 47, 4);
+        let stats = &w.shared.stats;
+        let snap = stats.snapshot_seq.load(Ordering::Relaxed);
+        assert!(snap >= 40, "a snapshot at {snap}");
+        // The base follows the durable snapshot one batch later.
+        run_holidays(&mut w, 47, 1, 1);
+        assert_eq!(w.base, w.shared.stats.snapshot_seq.load(Ordering::Relaxed));
+        assert!(w.shared.stats.held.load(Ordering::Relaxed) < 15);
+
+        // A retry of a key the engine let go answers the original events.
+        let first = w.journal().entry(1).unwrap().unwrap();
+        let (j, mut rx) = command(admin(), Some("k0"), holiday(0));
+        w.process(&mut vec![j]);
+        match rx.try_recv().unwrap() {
+            Reply::Done(o) => assert!(o.replayed && o.seq == 1 && o.events == first.events),
+            other => panic!("{other:?}"),
+        }
+
+        // The audit trail over history and the held part is the whole one.
+        let all = w.journal().load_all().unwrap();
+        let trail = |after, limit| Query::AuditTrail {
+            facility: None,
+            referral: None,
+            after,
+            limit,
+        };
+        match ask(&mut w, auditor(), trail(0, 1000)) {
+            Reply::Answer(Answer::Entries(es)) => assert_eq!(es, all),
+            other => panic!("{other:?}"),
+        }
+        match ask(&mut w, auditor(), trail(3, 5)) {
+            Reply::Answer(Answer::Entries(es)) => assert_eq!(es, all[3..8]),
+            other => panic!("{other:?}"),
+        }
+        match ask(&mut w, admin(), trail(0, 5)) {
+            Reply::Refused(r) => assert_eq!(r.body.code, "not_permitted"),
+            other => panic!("{other:?}"),
+        }
+        // Verification covers the whole durable chain, not just what is held.
+        match ask(&mut w, auditor(), Query::VerifyAudit) {
+            Reply::Answer(Answer::Verification(v)) => {
+                assert!(v.broken.is_none());
+                assert_eq!(v.entries, all.len() as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+        let clerk = Actor::new("c", "a", Some("F1"), Role::Clerk);
+        assert!(matches!(
+            ask(&mut w, clerk, Query::VerifyAudit),
+            Reply::Refused(_)
+        ));
+
+        // A graceful stop snapshots the rest; a restart replays nothing.
+        w.final_snapshot();
+        let seq = w.journal().len();
+        drop(w);
+        let mut again = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        assert_eq!(again.base, seq);
+        assert_eq!(again.engine.seq().unwrap(), seq);
+        let (j, mut rx) = command(admin(), Some("k5"), holiday(5));
+        again.process(&mut vec![j]);
+        assert!(
+            matches!(rx.try_recv().unwrap(), Reply::Done(o) if o.replayed && o.seq == 6 && !o.events.is_empty())
+        );
+        let (j, mut rx) = command(admin(), Some("new"), holiday(99));
+        again.process(&mut vec![j]);
+        assert!(
+            matches!(rx.try_recv().unwrap(), Reply::Done(o) if !o.replayed && o.seq == seq + 1)
+        );
+        assert!(
+            enlace_core::verify(&again.journal().load_all().unwrap())
+                .broken
+                .is_none()
+        );
+    }
+
+    /// A damaged snapshot, or one that disagrees with the journal, is not
+    /// used: start-up takes the one before it, or replays the journal.
+    #[test]
+    fn a_snapshot_that_does_not_hold_is_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        run_holidays(&mut w, 0, 25, 1);
+        let snaps = w.snapshots.as_ref().unwrap().candidates(u64::MAX).unwrap();
+        assert_eq!(snaps, [20, 10]);
+        w.snapshots.as_ref().unwrap().damage_for_tests(20).unwrap();
+        drop(w);
+        let w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        assert_eq!(w.base, 10, "the older snapshot");
+        drop(w);
+        // Another journal under the same snapshots: none agrees.
+        std::fs::remove_file(dir.path().join("j.sqlite")).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("j.sqlite-wal"));
+        let _ = std::fs::remove_file(dir.path().join("j.sqlite-shm"));
+        let mut w = state_with(dir.path(), Box::new(NativeBackend::new()), 0);
+        run_holidays(&mut w, 100, 15, 5);
+        drop(w);
+        let mut w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        assert_eq!(w.base, 0, "replayed from the start");
+        assert_eq!(w.engine.seq().unwrap(), 15);
+        let (j, mut rx) = command(admin(), Some("k100"), holiday(100));
+        w.process(&mut vec![j]);
+        assert!(matches!(rx.try_recv().unwrap(), Reply::Done(o) if o.replayed && o.seq == 1));
     }
 }

@@ -9,6 +9,7 @@
 //! component = "/usr/lib/enlace/enlace.component.wasm"
 //! max_body_bytes = 262144
 //! max_batch = 1024
+//! snapshot_every = 50000          # entries between engine snapshots; 0: none
 //! log = "info"                    # a tracing filter, e.g. "info,enlace_host=debug"
 //! log_format = "text"             # or "json"
 //! fuel_per_call = 2000000000      # optional bound on each engine call
@@ -66,6 +67,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most commands committed in one transaction.
     pub max_batch: usize,
+    /// Journal entries between snapshots of each tenant's engine, which
+    /// bound start-up time and the engine's memory. 0: no snapshots.
+    pub snapshot_every: u64,
     pub log: String,
     pub log_format: LogFormat,
     /// Bounds the work of each engine call (wasmtime fuel, about one unit per
@@ -88,6 +92,7 @@ impl Default for Config {
             component: None,
             max_body_bytes: 256 * 1024,
             max_batch: 1024,
+            snapshot_every: 50_000,
             log: "info".into(),
             log_format: LogFormat::Text,
             fuel_per_call: None,
@@ -123,6 +128,9 @@ impl Config {
                 }
                 "ENLACE_MAX_BATCH" => {
                     self.max_batch = v.parse().with_context(|| bad("not a number"))?;
+                }
+                "ENLACE_SNAPSHOT_EVERY" => {
+                    self.snapshot_every = v.parse().with_context(|| bad("not a number"))?;
                 }
                 "ENLACE_LOG" => self.log = v,
                 "ENLACE_FUEL_PER_CALL" => {

@@ -144,6 +144,28 @@ impl Journal {
         read_after(&self.conn, 0, u64::MAX)
     }
 
+    /// Entries with `seq > after`, at most `limit` of them, oldest first.
+    pub fn read_after(&self, after: u64, limit: u64) -> Result<Vec<Entry>> {
+        read_after(&self.conn, after, limit)
+    }
+
+    /// Entry `seq`, if the journal has it.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
+        Ok(read_after(&self.conn, seq.saturating_sub(1), 1)?
+            .pop()
+            .filter(|e| e.seq == seq))
+    }
+
+    /// The hash of entry `seq`, if the journal has it (without parsing it).
+    pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT hash FROM entries WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
     /// Makes every later write fail (or succeed again): lets tests exercise
     /// the commit-failure path on a real database.
     #[doc(hidden)]

@@ -16,4 +16,5 @@ pub mod journal;
 pub mod metrics;
 pub mod seed;
 pub mod server;
+pub mod snapshot;
 pub mod tenant;

@@ -6,7 +6,11 @@
 //! - `enlace_commit_batch_size{tenant}` (histogram), `enlace_commits_total`,
 //!   `enlace_commit_failures_total`, `enlace_commit_seconds_total`;
 //! - `enlace_journal_entries{tenant}`, `enlace_engine_traps_total`,
-//!   `enlace_engine_rebuilds_total`, `enlace_tenant_healthy`.
+//!   `enlace_engine_rebuilds_total`, `enlace_engine_held_entries`,
+//!   `enlace_tenant_healthy`;
+//! - `enlace_snapshot_seq`, `enlace_snapshots_total`,
+//!   `enlace_snapshot_failures_total`, `enlace_snapshot_bytes`,
+//!   `enlace_snapshot_capture_seconds`.
 
 use crate::commit::BATCH_BUCKETS;
 use crate::tenant::Tenants;
@@ -139,55 +143,86 @@ impl Metrics {
                 r.name
             )?;
         }
-        let gauges: [(&str, &str, &str); 6] = [
+        type Read = fn(&crate::commit::WriterStats) -> f64;
+        let gauges: [(&str, &str, &str, Read); 12] = [
             (
                 "enlace_journal_entries",
                 "gauge",
                 "Entries in the tenant's durable journal.",
+                |s| s.journal_len.load(Ordering::Relaxed) as f64,
             ),
             (
                 "enlace_commits_total",
                 "counter",
                 "Group commits (transactions) written.",
+                |s| s.commits.load(Ordering::Relaxed) as f64,
             ),
             (
                 "enlace_commit_failures_total",
                 "counter",
                 "Group commits that failed; none of their commands was acknowledged.",
+                |s| s.commit_failures.load(Ordering::Relaxed) as f64,
             ),
             (
                 "enlace_commit_seconds_total",
                 "counter",
                 "Time spent committing (including fsync).",
+                |s| s.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
             ),
             (
                 "enlace_engine_traps_total",
                 "counter",
                 "Engine traps (each answered 500 and followed by a rebuild).",
+                |s| s.traps.load(Ordering::Relaxed) as f64,
             ),
             (
                 "enlace_engine_rebuilds_total",
                 "counter",
-                "Engine instances rebuilt from the journal.",
+                "Engine instances rebuilt from the latest snapshot and the journal.",
+                |s| s.rebuilds.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_engine_held_entries",
+                "gauge",
+                "Journal entries the engine instance holds in memory (those after its base).",
+                |s| s.held.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_snapshot_seq",
+                "gauge",
+                "Seq of the newest durable snapshot (0: none).",
+                |s| s.snapshot_seq.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_snapshots_total",
+                "counter",
+                "Snapshots written.",
+                |s| s.snapshots.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_snapshot_failures_total",
+                "counter",
+                "Snapshots that could not be taken or written (start-up then replays more).",
+                |s| s.snapshot_failures.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_snapshot_bytes",
+                "gauge",
+                "Size of the newest snapshot (engine and feed index).",
+                |s| s.snapshot_bytes.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "enlace_snapshot_capture_seconds",
+                "gauge",
+                "How long the writer paused to capture the newest snapshot (writing it is in the background).",
+                |s| s.snapshot_capture_micros.load(Ordering::Relaxed) as f64 / 1e6,
             ),
         ];
-        for (name, kind, help) in gauges {
+        for (name, kind, help, read) in gauges {
             writeln!(out, "# HELP {name} {help}")?;
             writeln!(out, "# TYPE {name} {kind}")?;
             for t in tenants.iter() {
-                let s = &t.writer.shared.stats;
-                let v = match name {
-                    "enlace_journal_entries" => s.journal_len.load(Ordering::Relaxed).to_string(),
-                    "enlace_commits_total" => s.commits.load(Ordering::Relaxed).to_string(),
-                    "enlace_commit_failures_total" => {
-                        s.commit_failures.load(Ordering::Relaxed).to_string()
-                    }
-                    "enlace_commit_seconds_total" => {
-                        (s.commit_micros.load(Ordering::Relaxed) as f64 / 1e6).to_string()
-                    }
-                    "enlace_engine_traps_total" => s.traps.load(Ordering::Relaxed).to_string(),
-                    _ => s.rebuilds.load(Ordering::Relaxed).to_string(),
-                };
+                let v = read(&t.writer.shared.stats);
                 writeln!(out, "{name}{{tenant=\"{}\"}} {v}", t.name)?;
             }
         }

@@ -28,6 +28,7 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
     let data = config.data.clone();
     let writer = WriterConfig {
         max_batch: config.max_batch,
+        snapshot_every: config.snapshot_every,
     };
     let tenants =
         tokio::task::spawn_blocking(move || Tenants::start(&data, &names, &factory, writer))

@@ -484,8 +484,8 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let data = dir.path().join("data");
     let tokens = seed(&data, "demo");
     let server = Server::start(&data);
-    let clerk = server.client(&tokens["clinic-clerk"]);
-    let admin = server.client(&tokens["admin"]);
+    let clerk = server.fresh_client(&tokens["clinic-clerk"]);
+    let admin = server.fresh_client(&tokens["admin"]);
     let book =
         r#"{"agenda":"F0001-A01","start":"2027-01-05T15:00:00Z","beneficiary":"MX-10000001"}"#;
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));

@@ -48,14 +48,16 @@ pub fn build(root: &Path) -> Result<()> {
         // (The browser face keeps `debuginfo`: wasm-bindgen reads sections
         // that `strip = "symbols"` would not touch but `true` would.)
         .env("CARGO_PROFILE_WASM_RELEASE_STRIP", "symbols")
-        // The profile's opt-level "s": measured against "z" (838 KB, booking
-        // 18 µs, search 56 µs) and "3" (1,075 KB: over budget; 14 µs, 36 µs),
-        // "s" gives 951 KB, 13 µs and 47 µs (BENCHMARKS.md). A server cares
-        // for speed more than a page; `ENLACE_COMPONENT_OPT_LEVEL` overrides
-        // it for such measurements.
+        // Opt-level "z" rather than the profile's "s". With snapshots
+        // (postcard codecs of the whole state) and `audit-trail-over`, "s"
+        // gives 1,097 KB, over the 1 MB budget; "z" gives 958 KB. "z" costs
+        // speed (booking 13 -> 18 µs, search 47 -> 56 µs when measured
+        // before snapshots; BENCHMARKS.md has today's figures), which a
+        // server spends far less on than on one fsync.
+        // `ENLACE_COMPONENT_OPT_LEVEL` overrides it for measurements.
         .env(
             "CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL",
-            std::env::var("ENLACE_COMPONENT_OPT_LEVEL").unwrap_or_else(|_| "s".into()),
+            std::env::var("ENLACE_COMPONENT_OPT_LEVEL").unwrap_or_else(|_| "z".into()),
         )
         .args(["build", "-p", "enlace-wasm", "--lib", "--target", TARGET])
         .args(["--profile", PROFILE, "--no-default-features"])

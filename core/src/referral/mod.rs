@@ -219,7 +219,10 @@ pub fn default_targets() -> Vec<TargetTimes> {
 }
 
 /// One step of a referral's life, as the timeline shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialised by hand: JSON leaves an empty `note` out, while a binary
+/// snapshot (not self-describing, fields by position) always writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TimelineStep {
     pub seq: u64,
@@ -232,6 +235,27 @@ pub struct TimelineStep {
     pub status: ReferralStatus,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+}
+
+impl Serialize for TimelineStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let with_note = !self.note.is_empty() || !s.is_human_readable();
+        let mut st = s.serialize_struct("TimelineStep", 7 + usize::from(with_note))?;
+        st.serialize_field("seq", &self.seq)?;
+        st.serialize_field("at", &self.at)?;
+        st.serialize_field("user", &self.user)?;
+        st.serialize_field("role", &self.role)?;
+        st.serialize_field("facility", &self.facility)?;
+        st.serialize_field("event", &self.event)?;
+        st.serialize_field("status", &self.status)?;
+        if with_note {
+            st.serialize_field("note", &self.note)?;
+        } else {
+            st.skip_field("note")?;
+        }
+        st.end()
+    }
 }
 
 /// A referral as the engine keeps it and as queries return it.

@@ -460,6 +460,102 @@ impl ComponentEngine {
         })
     }
 
+    /// An engine restored from a snapshot and the journal entries after it,
+    /// in a new instance. The component checks that the entries continue
+    /// the snapshot's chain.
+    pub fn from_snapshot(
+        runtime: &Runtime,
+        snapshot: &[u8],
+        tail: &[Entry],
+    ) -> Result<Self, HostError> {
+        let (mut store, world) = runtime.instantiate()?;
+        let tail: Vec<wit::Entry> = tail.iter().cloned().map(WitType::into_wit).collect();
+        let handle = world
+            .enlace_engine_api()
+            .engine()
+            .call_from_snapshot(&mut store, snapshot, &tail)
+            .map_err(HostError::Trap)?
+            .map_err(|e| HostError::Journal(lift_error(e)))?;
+        Ok(ComponentEngine {
+            runtime: runtime.clone(),
+            store,
+            world,
+            handle,
+            poisoned: false,
+            fuel_per_call: runtime.fuel_per_call,
+        })
+    }
+
+    /// Replaces this instance with one restored from `snapshot` (or, with
+    /// none, from the whole journal) plus `tail`. On failure the current
+    /// instance is left as it was.
+    pub fn restore(&mut self, snapshot: Option<&[u8]>, tail: &[Entry]) -> Result<(), HostError> {
+        *self = match snapshot {
+            Some(s) => ComponentEngine::from_snapshot(&self.runtime, s, tail)?,
+            None => ComponentEngine::from_journal(&self.runtime, tail)?,
+        };
+        Ok(())
+    }
+
+    /// The engine's state as snapshot bytes.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, HostError> {
+        self.call(|api, store, h| api.call_snapshot(store, h))
+    }
+
+    /// Lets the instance drop the entries up to `seq` (durable elsewhere).
+    pub fn forget_through(&mut self, seq: u64) -> Result<(), HostError> {
+        self.call(|api, store, h| api.call_forget_through(store, h, seq))
+    }
+
+    /// Seq of the last entry the instance no longer holds.
+    pub fn base(&mut self) -> Result<u64, HostError> {
+        self.call(|api, store, h| api.call_base(store, h))
+    }
+
+    /// Answers an `audit_trail` query over `entries` read from the journal.
+    /// Any other query is refused by the engine, as natively.
+    pub fn query_over(
+        &mut self,
+        actor: Actor,
+        query: &Query,
+        now: DateTime<Utc>,
+        entries: &[Entry],
+    ) -> Refusable<Answer> {
+        let Query::AuditTrail {
+            facility,
+            referral,
+            after,
+            limit,
+        } = query
+        else {
+            // Core's refusal for this case, so that both backends agree.
+            return Ok(Err(enlace_core::Error::InvalidInput {
+                field: "query".into(),
+                reason: "only audit_trail reads journal entries a face supplies".into(),
+            }
+            .to_body()));
+        };
+        let (actor, now) = (actor.into_wit(), now.into_wit());
+        let entries: Vec<wit::Entry> = entries.iter().cloned().map(WitType::into_wit).collect();
+        let answer = self.call(|api, store, h| {
+            api.call_audit_trail_over(
+                store,
+                h,
+                &actor,
+                facility.as_deref(),
+                *referral,
+                *after,
+                *limit,
+                &now,
+                &entries,
+            )
+        })?;
+        match answer {
+            Ok(a) => Ok(Ok(Answer::from_wit(a)?)),
+            Err(e) => Ok(Err(lift_error(e))),
+        }
+    }
+
     /// Changes the fuel of the following calls of this instance. Has an
     /// effect only when the runtime was loaded with
     /// [`Options::fuel_per_call`] (fuel metering is an engine setting).

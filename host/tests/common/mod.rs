@@ -88,6 +88,11 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        Self::start_with_env(data, extra, &[])
+    }
+
+    /// `start_with`, with extra environment variables (config overrides).
+    pub fn start_with_env(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         let engine = engine();
         let mut child = Command::new(BIN)
             .args([
@@ -103,6 +108,7 @@ impl Server {
             ])
             .args(extra)
             .env("ENLACE_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -153,11 +159,19 @@ impl Server {
     }
 
     pub fn client(&self, token: &str) -> Api {
+        self.client_with(token, reqwest::Client::builder())
+    }
+
+    /// A client that opens a connection per request: for bad input that
+    /// makes the server close a connection (an oversized body answered
+    /// before it was read), which a pooled client might reuse.
+    pub fn fresh_client(&self, token: &str) -> Api {
+        self.client_with(token, reqwest::Client::builder().pool_max_idle_per_host(0))
+    }
+
+    fn client_with(&self, token: &str, builder: reqwest::ClientBuilder) -> Api {
         Api {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
+            http: builder.timeout(Duration::from_secs(60)).build().unwrap(),
             base: self.base.clone(),
             token: token.to_owned(),
         }

@@ -96,6 +96,55 @@ impl GuestEngine for EngineResource {
         Ok(wit::Engine::new(EngineResource(RefCell::new(engine))))
     }
 
+    fn snapshot(&self) -> Vec<u8> {
+        self.0.borrow().snapshot()
+    }
+
+    fn from_snapshot(snapshot: Vec<u8>, tail: Vec<wit::Entry>) -> Result<wit::Engine, wit::Error> {
+        let tail: Vec<Entry> = lift(tail, "journal").map_err(|b| to_wit_error(b.into_error()))?;
+        let engine = Engine::from_snapshot(&snapshot, tail).map_err(to_wit_error)?;
+        Ok(wit::Engine::new(EngineResource(RefCell::new(engine))))
+    }
+
+    fn forget_through(&self, seq: u64) {
+        self.0.borrow_mut().forget_through(seq);
+    }
+
+    fn base(&self) -> u64 {
+        self.0.borrow().base()
+    }
+
+    fn audit_trail_over(
+        &self,
+        actor: wit::Actor,
+        facility: Option<String>,
+        referral: Option<u32>,
+        after: u64,
+        limit: u32,
+        now: wit::Instant,
+        entries: Vec<wit::Entry>,
+    ) -> Result<wit::Answer, wit::Error> {
+        let read = || -> Result<_, Bad> {
+            Ok((
+                lift::<Actor>(actor, "actor")?,
+                lift::<DateTime<Utc>>(now, "now")?,
+                lift::<Vec<Entry>>(entries, "entries")?,
+            ))
+        };
+        let (actor, now, entries) = read().map_err(|b| to_wit_error(b.into_error()))?;
+        let query = Query::AuditTrail {
+            facility,
+            referral,
+            after,
+            limit,
+        };
+        self.0
+            .borrow()
+            .query_over(&actor, &query, now, &entries)
+            .map(WitType::into_wit)
+            .map_err(to_wit_error)
+    }
+
     fn execute(&self, request: wit::Request) -> Result<wit::Outcome, wit::Error> {
         let request = Request::from_wit(request).map_err(|b| to_wit_error(b.into_error()))?;
         self.0
