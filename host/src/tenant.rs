@@ -5,6 +5,7 @@
 //! ```text
 //! DATA/host.sqlite                      tenants and token hashes (auth.rs)
 //! DATA/tenants/NAME/journal.sqlite      one tenant's journal (journal.rs)
+//! DATA/tenants/NAME/snapshots.sqlite    its engine snapshots (snapshot.rs)
 //! ```
 //!
 //! Each running tenant has its own engine instance and its own writer
