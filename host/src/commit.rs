@@ -4,15 +4,22 @@
 //! thread that owns the tenant's engine instance and journal. The thread
 //! takes whatever has queued up (up to `max_batch` jobs) and then:
 //!
-//! 1. answers the queries of the batch on the committed state;
+//! 1. answers the queries of the batch on the committed state (waiting,
+//!    if a batch is still being committed, until it is);
 //! 2. decides and applies each command in the engine, in arrival order,
 //!    collecting the new journal entries;
-//! 3. writes all those entries in one SQLite transaction and waits for it to
-//!    be durable (one fsync for the whole batch);
-//! 4. only then answers every command of the batch.
+//! 3. hands the entries and the answers to the tenant's committer thread,
+//!    which writes them in one SQLite transaction, waits for it to be
+//!    durable (one fsync for the whole batch), and only then answers every
+//!    command of the batch.
+//!
+//! The writer decides the next batch while the committer waits for the
+//! previous one's fsync, so deciding and committing overlap; at most one
+//! batch waits behind the one being committed (back-pressure).
 //!
 //! If the commit fails, no command of the batch is acknowledged (each gets
-//! `commit_failed`) and the engine is rebuilt from the durable journal, so
+//! `commit_failed`), nor of any batch decided after it (they were decided on
+//! its state), and the engine is rebuilt from the durable journal, so
 //! memory never runs ahead of the disk. If the engine traps, the request that
 //! made it trap gets `engine_trap`, what the batch decided before the trap is
 //! committed as usual, and the instance is rebuilt from the journal before
@@ -33,7 +40,7 @@
 //! journal only when there is none.
 
 use crate::backend::{EngineBackend, Refusal};
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalReader};
 use crate::snapshot::{Snapshot, SnapshotStore};
 use chrono::{DateTime, Utc};
 use enlace_core::query::MAX_AUDIT_ENTRIES;
@@ -166,41 +173,17 @@ impl Writer {
             stats: WriterStats::default(),
             visibility: RwLock::new(Visibility::new()),
         });
-        let snapshots = if config.snapshot_every > 0 {
-            let path = crate::snapshot::path_beside(journal.path());
-            Some(SnapshotStore::open(&path)?)
-        } else {
-            None
-        };
-        let mut state = WriterState {
-            tenant: name.to_owned(),
-            engine,
-            journal,
-            shared: shared.clone(),
-            last_at: DateTime::<Utc>::MIN_UTC,
-            config,
-            base: 0,
-            captured: 0,
-            snapshots,
-            snapshotter: None,
-        };
+        let mut state = WriterState::new(name, engine, journal, shared.clone(), config)?;
         let restored = state.restore()?;
         tracing::info!(
             tenant = name,
-            entries = state.journal.len(),
+            entries = state.decided,
             engine = state.engine.name(),
             snapshot = restored.snapshot,
             replayed = restored.replayed,
             total_ms = t0.elapsed().as_millis() as u64,
             "tenant loaded"
         );
-        if state.snapshots.is_some() {
-            state.snapshotter = Some(Snapshotter::start(
-                name,
-                crate::snapshot::path_beside(state.journal.path()),
-                shared.clone(),
-            )?);
-        }
         shared.stats.healthy.store(true, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
         let thread = std::thread::Builder::new()
@@ -267,7 +250,12 @@ impl Writer {
 struct WriterState {
     tenant: String,
     engine: Box<dyn EngineBackend>,
-    journal: Journal,
+    /// Reads of the committed journal (start-up, history).
+    reader: JournalReader,
+    /// Appends: the committer thread owns the journal's write connection.
+    committer: Committer,
+    /// Seq of the last entry decided (committed or handed to the committer).
+    decided: u64,
     shared: Arc<Shared>,
     last_at: DateTime<Utc>,
     config: WriterConfig,
@@ -280,6 +268,166 @@ struct WriterState {
     snapshots: Option<SnapshotStore>,
     /// The background thread that writes captured snapshots.
     snapshotter: Option<Snapshotter>,
+}
+
+/// What the writer hands its committer, in order.
+enum ToCommit {
+    /// Entries to make durable, then the answers to send.
+    Batch {
+        entries: Vec<Entry>,
+        pending: Vec<Pending>,
+    },
+    /// Answered once everything handed over before it is done.
+    Barrier(std::sync::mpsc::SyncSender<()>),
+    /// The writer rebuilt the engine from the journal: commit again.
+    Reset,
+    #[cfg(test)]
+    QueryOnly(bool),
+}
+
+/// The tenant's committer thread: appends each batch in one transaction and
+/// answers its commands once it is durable. After a failed commit it
+/// refuses every batch until the writer has rebuilt the engine (`Reset`):
+/// those batches were decided on state that never became durable.
+#[derive(Debug)]
+struct Committer {
+    tx: Option<std::sync::mpsc::SyncSender<ToCommit>>,
+    /// Set by a failed commit; the writer rebuilds and resets.
+    failed: Arc<AtomicBool>,
+    /// A batch with entries was handed over since the last barrier.
+    in_flight: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ToCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToCommit::Batch { entries, .. } => write!(f, "Batch({} entries)", entries.len()),
+            ToCommit::Barrier(_) => f.write_str("Barrier"),
+            ToCommit::Reset => f.write_str("Reset"),
+            #[cfg(test)]
+            ToCommit::QueryOnly(on) => write!(f, "QueryOnly({on})"),
+        }
+    }
+}
+
+impl Committer {
+    fn start(tenant: &str, mut journal: Journal, shared: Arc<Shared>) -> anyhow::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ToCommit>(1);
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let tenant = tenant.to_owned();
+        let thread = std::thread::Builder::new()
+            .name(format!("commit-{tenant}"))
+            .spawn(move || {
+                let mut refusing = false;
+                for msg in rx {
+                    match msg {
+                        ToCommit::Batch { entries, pending } => {
+                            if refusing {
+                                fail_all(pending);
+                                continue;
+                            }
+                            if let Err(e) = commit(&mut journal, &shared, &entries) {
+                                let msg = format!("{e:#}");
+                                tracing::error!(tenant = %tenant, error = %msg, commands = pending.len(), "commit failed; nothing of the batch is acknowledged");
+                                shared.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                                fail_all(pending);
+                                refusing = true;
+                                flag.store(true, Ordering::Release);
+                                continue;
+                            }
+                            for p in pending {
+                                let _ = p.reply.send(p.answer);
+                            }
+                        }
+                        ToCommit::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                        ToCommit::Reset => {
+                            refusing = false;
+                            flag.store(false, Ordering::Release);
+                        }
+                        #[cfg(test)]
+                        ToCommit::QueryOnly(on) => {
+                            let _ = journal.set_read_only_for_tests(on);
+                        }
+                    }
+                }
+            })?;
+        Ok(Committer {
+            tx: Some(tx),
+            failed,
+            in_flight: false,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&mut self, msg: ToCommit) {
+        if let ToCommit::Batch { entries, .. } = &msg
+            && !entries.is_empty()
+        {
+            self.in_flight = true;
+        }
+        if let Some(tx) = &self.tx
+            && let Err(std::sync::mpsc::SendError(msg)) = tx.send(msg)
+            && let ToCommit::Batch { pending, .. } = msg
+        {
+            // The committer is gone (it panicked): nothing is durable.
+            fail_all(pending);
+        }
+    }
+
+    /// Waits until everything handed over so far is committed (or failed).
+    fn settle(&mut self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        self.send(ToCommit::Barrier(done));
+        let _ = wait.recv();
+        self.in_flight = false;
+    }
+
+    fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Commits what was handed over, then ends the thread.
+    fn finish(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Answers `commit_failed` to every command of a batch that is not durable.
+fn fail_all(pending: Vec<Pending>) {
+    for p in pending {
+        let _ = p.reply.send(Reply::CommitFailed(
+            "the journal could not be written; the command was not applied".into(),
+        ));
+    }
+}
+
+/// Makes `entries` durable in one transaction and updates what readers see.
+fn commit(journal: &mut Journal, shared: &Shared, entries: &[Entry]) -> anyhow::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let t0 = Instant::now();
+    journal.append(entries)?;
+    let stats = &shared.stats;
+    stats
+        .commit_micros
+        .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut v = shared.visibility.write().unwrap_or_else(|p| p.into_inner());
+        for e in entries {
+            v.observe(e);
+        }
+    }
+    stats.journal_len.store(journal.len(), Ordering::Relaxed);
+    Ok(())
 }
 
 /// How an engine instance was restored.
@@ -374,6 +522,41 @@ struct Pending {
 }
 
 impl WriterState {
+    /// A writer over `journal`; call `restore` before processing jobs.
+    fn new(
+        tenant: &str,
+        engine: Box<dyn EngineBackend>,
+        journal: Journal,
+        shared: Arc<Shared>,
+        config: WriterConfig,
+    ) -> anyhow::Result<Self> {
+        let reader = JournalReader::open(journal.path())?;
+        let (snapshots, snapshotter) = if config.snapshot_every > 0 {
+            let path = crate::snapshot::path_beside(journal.path());
+            (
+                Some(SnapshotStore::open(&path)?),
+                Some(Snapshotter::start(tenant, path, shared.clone())?),
+            )
+        } else {
+            (None, None)
+        };
+        let committer = Committer::start(tenant, journal, shared.clone())?;
+        Ok(WriterState {
+            tenant: tenant.to_owned(),
+            engine,
+            reader,
+            committer,
+            decided: 0,
+            shared,
+            last_at: DateTime::<Utc>::MIN_UTC,
+            config,
+            base: 0,
+            captured: 0,
+            snapshots,
+            snapshotter,
+        })
+    }
+
     fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(self.config.max_batch);
         let mut stop = false;
@@ -393,7 +576,9 @@ impl WriterState {
             }
             self.process(&mut batch);
         }
+        self.committer.settle();
         self.final_snapshot();
+        self.committer.finish();
         tracing::info!(tenant = %self.tenant, "writer stopped");
     }
 
@@ -408,7 +593,7 @@ impl WriterState {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
-        if self.journal.len() > self.captured {
+        if self.decided > self.captured {
             self.capture();
         }
         if let Some(mut s) = self.snapshotter.take() {
@@ -441,7 +626,19 @@ impl WriterState {
             }
             return;
         }
-        // Queries first: they see exactly the committed state.
+        // A failed commit: rebuild before deciding on state it never made
+        // durable.
+        if self.committer.has_failed() {
+            self.rebuild("commit failed");
+        }
+        // Queries first: they see exactly the committed state, so they wait
+        // for a batch still being committed.
+        if self.committer.in_flight && batch.iter().any(|j| matches!(j, Job::Query { .. })) {
+            self.committer.settle();
+            if self.committer.has_failed() {
+                self.rebuild("commit failed");
+            }
+        }
         let mut commands = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
             match job {
@@ -483,6 +680,7 @@ impl WriterState {
             let answer = match self.engine.execute(&req) {
                 Ok(Ok(ex)) => {
                     if let Some(e) = ex.entry {
+                        self.decided = e.seq;
                         entries.push(e);
                     }
                     self.with_events(ex.outcome)
@@ -496,14 +694,17 @@ impl WriterState {
                         reply,
                         answer: Reply::Trapped(trap.0.clone()),
                     });
-                    self.commit(&mut entries, &mut pending);
+                    self.committer.send(ToCommit::Batch {
+                        entries: std::mem::take(&mut entries),
+                        pending: std::mem::take(&mut pending),
+                    });
                     self.on_trap(&trap.0);
                     continue;
                 }
             };
             pending.push(Pending { reply, answer });
         }
-        self.commit(&mut entries, &mut pending);
+        self.committer.send(ToCommit::Batch { entries, pending });
         self.after_commits();
     }
 
@@ -557,10 +758,7 @@ impl WriterState {
         let mut found: Vec<Entry> = Vec::new();
         let mut cursor = *after;
         while cursor < self.base && found.len() < want {
-            let page = match self
-                .journal
-                .read_after(cursor, PAGE.min(self.base - cursor))
-            {
+            let page = match self.reader.read_after(cursor, PAGE.min(self.base - cursor)) {
                 Ok(p) if !p.is_empty() => p,
                 Ok(_) => break,
                 Err(e) => return Some(Reply::Unavailable(format!("reading the journal: {e:#}"))),
@@ -600,8 +798,8 @@ impl WriterState {
     /// durable chain, up to the last committed entry, on a reader thread so
     /// that commands go on meanwhile.
     fn verify_durable(&self, reply: oneshot::Sender<Reply>) {
-        let path = self.journal.path().to_owned();
-        let last = self.journal.len();
+        let path = self.reader.path().to_owned();
+        let last = self.shared.stats.journal_len.load(Ordering::Relaxed);
         let spawned = std::thread::Builder::new()
             .name(format!("verify-{}", self.tenant))
             .spawn(move || {
@@ -636,7 +834,7 @@ impl WriterState {
     /// events: they are read back from the journal.
     fn with_events(&self, mut outcome: Outcome) -> Reply {
         if outcome.replayed && outcome.seq <= self.base && outcome.events.is_empty() {
-            match self.journal.entry(outcome.seq) {
+            match self.reader.entry(outcome.seq) {
                 Ok(Some(e)) => outcome.events = e.events,
                 Ok(None) => {
                     return Reply::Unavailable(format!("journal entry {} is missing", outcome.seq));
@@ -651,21 +849,28 @@ impl WriterState {
     /// snapshot covers, and captures the next snapshot when due.
     fn after_commits(&mut self) {
         let durable = self.shared.stats.snapshot_seq.load(Ordering::Relaxed);
-        if durable > self.base && durable <= self.journal.len() {
+        let committed = self.shared.stats.journal_len.load(Ordering::Relaxed);
+        if durable > self.base && durable <= committed {
             match self.engine.forget_through(durable) {
                 Ok(()) => self.base = durable,
                 Err(trap) => self.on_trap(&trap.0),
             }
         }
         let every = self.config.snapshot_every;
-        let due = every > 0 && self.journal.len() >= self.captured + every;
+        let due = every > 0 && self.decided >= self.captured + every;
         if due && self.snapshotter.as_ref().is_some_and(|s| !s.is_busy()) {
-            self.capture();
+            // The snapshot must be of committed state only.
+            self.committer.settle();
+            if self.committer.has_failed() {
+                self.rebuild("commit failed");
+            } else {
+                self.capture();
+            }
         }
         self.shared
             .stats
             .held
-            .store(self.journal.len() - self.base, Ordering::Relaxed);
+            .store(self.decided - self.base, Ordering::Relaxed);
     }
 
     /// Captures the engine state and the feed index as they stand after
@@ -689,9 +894,13 @@ impl WriterState {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .snapshot();
+        let head = match self.reader.hash_at(self.decided) {
+            Ok(Some(h)) => h,
+            _ => return,
+        };
         let snap = Snapshot {
-            seq: self.journal.len(),
-            head: self.journal.head().to_owned(),
+            seq: self.decided,
+            head,
             engine,
             visibility,
         };
@@ -702,59 +911,6 @@ impl WriterState {
             .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
         if self.snapshotter.as_ref().is_some_and(|s| s.offer(snap)) {
             self.captured = seq;
-        }
-    }
-
-    /// Makes `entries` durable and then answers `pending`; on failure answers
-    /// `commit_failed` to every command of the batch and rebuilds.
-    fn commit(&mut self, entries: &mut Vec<Entry>, pending: &mut Vec<Pending>) {
-        if entries.is_empty() {
-            for p in pending.drain(..) {
-                let _ = p.reply.send(p.answer);
-            }
-            return;
-        }
-        let t0 = Instant::now();
-        match self.journal.append(entries) {
-            Ok(()) => {
-                let stats = &self.shared.stats;
-                stats
-                    .commit_micros
-                    .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
-                stats.commits.fetch_add(1, Ordering::Relaxed);
-                {
-                    let mut v = self
-                        .shared
-                        .visibility
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner());
-                    for e in entries.iter() {
-                        v.observe(e);
-                    }
-                }
-                stats
-                    .journal_len
-                    .store(self.journal.len(), Ordering::Relaxed);
-                entries.clear();
-                for p in pending.drain(..) {
-                    let _ = p.reply.send(p.answer);
-                }
-            }
-            Err(e) => {
-                let msg = format!("{e:#}");
-                tracing::error!(tenant = %self.tenant, error = %msg, commands = pending.len(), "commit failed; nothing of the batch is acknowledged");
-                self.shared
-                    .stats
-                    .commit_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                entries.clear();
-                for p in pending.drain(..) {
-                    let _ = p.reply.send(Reply::CommitFailed(
-                        "the journal could not be written; the command was not applied".into(),
-                    ));
-                }
-                self.rebuild("commit failed");
-            }
         }
     }
 
@@ -778,7 +934,7 @@ impl WriterState {
     /// journal and the entries after it, or from the whole journal when no
     /// snapshot is usable; rebuilds the feed index alike.
     fn restore(&mut self) -> anyhow::Result<Restored> {
-        let last = self.journal.len();
+        let last = self.reader.len()?;
         let candidates = match &self.snapshots {
             Some(st) => st.candidates(last)?,
             None => Vec::new(),
@@ -791,7 +947,7 @@ impl WriterState {
                 }
             }
         }
-        let entries = self.journal.load_all()?;
+        let entries = self.reader.load_all()?;
         let v = Visibility::from_entries(&entries);
         let n = entries.len() as u64;
         self.engine.rebuild(entries)?;
@@ -809,7 +965,7 @@ impl WriterState {
             anyhow::bail!("snapshots are off");
         };
         let snap = store.load(seq)?;
-        let journal_hash = self.journal.hash_at(seq)?;
+        let journal_hash = self.reader.hash_at(seq)?;
         if journal_hash.as_deref() != Some(snap.head.as_str()) {
             anyhow::bail!("its head is not the hash of journal entry {seq}");
         }
@@ -817,18 +973,16 @@ impl WriterState {
         if v.seq() != seq {
             anyhow::bail!("its feed index stands at seq {}, not {seq}", v.seq());
         }
-        let tail = self.journal.read_after(seq, u64::MAX)?;
+        let tail = self.reader.read_after(seq, u64::MAX)?;
         for e in &tail {
             v.observe(e);
         }
         let n = tail.len() as u64;
         self.engine.restore(Some(&snap.engine), tail)?;
         let at = self.engine.seq().map_err(|t| anyhow::anyhow!("{t}"))?;
-        if at != self.journal.len() {
-            anyhow::bail!(
-                "the restored engine stands at seq {at}, the journal at {}",
-                self.journal.len()
-            );
+        let last = self.reader.len()?;
+        if at != last {
+            anyhow::bail!("the restored engine stands at seq {at}, the journal at {last}");
         }
         self.install(v, seq);
         Ok(Restored {
@@ -838,6 +992,7 @@ impl WriterState {
     }
 
     fn install(&mut self, v: Visibility, base: u64) {
+        self.decided = v.seq();
         *self
             .shared
             .visibility
@@ -846,12 +1001,8 @@ impl WriterState {
         self.base = base;
         self.captured = self.captured.max(base);
         let stats = &self.shared.stats;
-        stats
-            .journal_len
-            .store(self.journal.len(), Ordering::Relaxed);
-        stats
-            .held
-            .store(self.journal.len() - base, Ordering::Relaxed);
+        stats.journal_len.store(self.decided, Ordering::Relaxed);
+        stats.held.store(self.decided - base, Ordering::Relaxed);
     }
 
     /// Rebuilds the engine from the newest snapshot and the durable
@@ -859,7 +1010,12 @@ impl WriterState {
     fn rebuild(&mut self, why: &str) -> bool {
         self.shared.stats.rebuilds.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
-        match self.restore() {
+        // Everything handed over is committed or failed before the journal
+        // is read back; then the committer may commit again.
+        self.committer.settle();
+        let restored = self.restore();
+        self.committer.send(ToCommit::Reset);
+        match restored {
             Ok(r) => {
                 self.shared.stats.healthy.store(true, Ordering::Relaxed);
                 tracing::warn!(tenant = %self.tenant, why, snapshot = r.snapshot, replayed = r.replayed, ms = t0.elapsed().as_millis() as u64, "engine rebuilt");
@@ -874,8 +1030,19 @@ impl WriterState {
     }
 
     #[cfg(test)]
-    fn journal(&self) -> &Journal {
-        &self.journal
+    fn journal(&self) -> &JournalReader {
+        &self.reader
+    }
+
+    /// `process`, then waits for the commit (and the rebuild a failed one
+    /// calls for), so that a test sees the answers.
+    #[cfg(test)]
+    fn process_settled(&mut self, batch: &mut Vec<Job>) {
+        self.process(batch);
+        self.committer.settle();
+        if self.committer.has_failed() {
+            self.rebuild("commit failed");
+        }
     }
 }
 
@@ -912,23 +1079,11 @@ mod tests {
             stats: WriterStats::default(),
             visibility: RwLock::new(Visibility::new()),
         });
-        let snap_path = crate::snapshot::path_beside(journal.path());
-        let on = snapshot_every > 0;
-        let mut w = WriterState {
-            tenant: "t".into(),
-            engine,
-            journal,
-            shared: shared.clone(),
-            last_at: DateTime::<Utc>::MIN_UTC,
-            config: WriterConfig {
-                max_batch: 64,
-                snapshot_every,
-            },
-            base: 0,
-            captured: 0,
-            snapshots: on.then(|| SnapshotStore::open(&snap_path).unwrap()),
-            snapshotter: on.then(|| Snapshotter::start("t", snap_path, shared).unwrap()),
+        let config = WriterConfig {
+            max_batch: 64,
+            snapshot_every,
         };
+        let mut w = WriterState::new("t", engine, journal, shared, config).unwrap();
         w.restore().unwrap();
         w.shared.stats.healthy.store(true, Ordering::Relaxed);
         w
@@ -965,9 +1120,9 @@ mod tests {
         let clerk = Actor::new("c", "a", Some("F1"), Role::Clerk);
         let (j, refused) = command(clerk, None, holiday(99));
         batch.push(j);
-        w.process(&mut batch);
+        w.process_settled(&mut batch);
         assert_eq!(w.shared.stats.commits.load(Ordering::Relaxed), 1);
-        assert_eq!(w.journal().len(), 10);
+        assert_eq!(w.journal().len().unwrap(), 10);
         for (i, mut rx) in rxs.into_iter().enumerate() {
             match rx.try_recv().unwrap() {
                 Reply::Done(o) => assert_eq!(o.seq, i as u64 + 1),
@@ -992,17 +1147,17 @@ mod tests {
         let mut w = state(dir.path(), Box::new(NativeBackend::new()));
         w.shared.stats.healthy.store(true, Ordering::Relaxed);
         let (j, mut first) = command(admin(), Some("a"), holiday(1));
-        w.process(&mut vec![j]);
+        w.process_settled(&mut vec![j]);
         assert!(matches!(first.try_recv().unwrap(), Reply::Done(_)));
-        w.journal().set_read_only_for_tests(true).unwrap();
+        w.committer.send(ToCommit::QueryOnly(true));
         let (j, mut failed) = command(admin(), Some("b"), holiday(2));
-        w.process(&mut vec![j]);
+        w.process_settled(&mut vec![j]);
         assert!(matches!(failed.try_recv().unwrap(), Reply::CommitFailed(_)));
         assert_eq!(w.engine.seq().unwrap(), 1, "memory rebuilt from the disk");
-        w.journal().set_read_only_for_tests(false).unwrap();
+        w.committer.send(ToCommit::QueryOnly(false));
         // The same key now executes afresh: it was never acknowledged.
         let (j, mut again) = command(admin(), Some("b"), holiday(2));
-        w.process(&mut vec![j]);
+        w.process_settled(&mut vec![j]);
         match again.try_recv().unwrap() {
             Reply::Done(o) => assert!(!o.replayed && o.seq == 2),
             other => panic!("{other:?}"),
@@ -1069,11 +1224,11 @@ mod tests {
         };
         let (b, mut rb) = command(admin(), None, boom);
         let (c, mut rc) = command(admin(), None, holiday(3));
-        w.process(&mut vec![a, b, c]);
+        w.process_settled(&mut vec![a, b, c]);
         assert!(matches!(ra.try_recv().unwrap(), Reply::Done(o) if o.seq == 1));
         assert!(matches!(rb.try_recv().unwrap(), Reply::Trapped(_)));
         assert!(matches!(rc.try_recv().unwrap(), Reply::Done(o) if o.seq == 2));
-        assert_eq!(w.journal().len(), 2);
+        assert_eq!(w.journal().len().unwrap(), 2);
         assert_eq!(w.shared.stats.traps.load(Ordering::Relaxed), 1);
         let all = w.journal().load_all().unwrap();
         assert!(enlace_core::verify(&all).broken.is_none());
@@ -1092,7 +1247,7 @@ mod tests {
                 rxs.push(rx);
             }
             i += per_batch;
-            w.process(&mut batch);
+            w.process_settled(&mut batch);
             for mut rx in rxs {
                 assert!(matches!(rx.try_recv().unwrap(), Reply::Done(_)));
             }
@@ -1104,7 +1259,7 @@ mod tests {
 
     fn ask(w: &mut WriterState, actor: Actor, query: Query) -> Reply {
         let (reply, mut rx) = oneshot::channel();
-        w.process(&mut vec![Job::Query {
+        w.process_settled(&mut vec![Job::Query {
             actor,
             query,
             reply,
@@ -1145,7 +1300,7 @@ mod tests {
         // A retry of a key the engine let go answers the original events.
         let first = w.journal().entry(1).unwrap().unwrap();
         let (j, mut rx) = command(admin(), Some("k0"), holiday(0));
-        w.process(&mut vec![j]);
+        w.process_settled(&mut vec![j]);
         match rx.try_recv().unwrap() {
             Reply::Done(o) => assert!(o.replayed && o.seq == 1 && o.events == first.events),
             other => panic!("{other:?}"),
@@ -1187,18 +1342,18 @@ mod tests {
 
         // A graceful stop snapshots the rest; a restart replays nothing.
         w.final_snapshot();
-        let seq = w.journal().len();
+        let seq = w.journal().len().unwrap();
         drop(w);
         let mut again = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
         assert_eq!(again.base, seq);
         assert_eq!(again.engine.seq().unwrap(), seq);
         let (j, mut rx) = command(admin(), Some("k5"), holiday(5));
-        again.process(&mut vec![j]);
+        again.process_settled(&mut vec![j]);
         assert!(
             matches!(rx.try_recv().unwrap(), Reply::Done(o) if o.replayed && o.seq == 6 && !o.events.is_empty())
         );
         let (j, mut rx) = command(admin(), Some("new"), holiday(99));
-        again.process(&mut vec![j]);
+        again.process_settled(&mut vec![j]);
         assert!(
             matches!(rx.try_recv().unwrap(), Reply::Done(o) if !o.replayed && o.seq == seq + 1)
         );
@@ -1234,7 +1389,37 @@ mod tests {
         assert_eq!(w.base, 0, "replayed from the start");
         assert_eq!(w.engine.seq().unwrap(), 15);
         let (j, mut rx) = command(admin(), Some("k100"), holiday(100));
-        w.process(&mut vec![j]);
+        w.process_settled(&mut vec![j]);
         assert!(matches!(rx.try_recv().unwrap(), Reply::Done(o) if o.replayed && o.seq == 1));
+    }
+
+    /// The writer decides the next batch while the previous one commits;
+    /// when that commit fails, the batch decided on top of it is not
+    /// acknowledged either, and memory goes back to the disk.
+    #[test]
+    fn a_batch_decided_on_a_failed_commit_is_not_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = state(dir.path(), Box::new(NativeBackend::new()));
+        let (j, mut first) = command(admin(), Some("a"), holiday(1));
+        w.process_settled(&mut vec![j]);
+        assert!(matches!(first.try_recv().unwrap(), Reply::Done(_)));
+        w.committer.send(ToCommit::QueryOnly(true));
+        let (j, mut b) = command(admin(), Some("b"), holiday(2));
+        w.process(&mut vec![j]);
+        // Decided before (or after) the failure is seen: refused either way.
+        let (j, mut c) = command(admin(), Some("c"), holiday(3));
+        let (r, mut retry_b) = command(admin(), Some("b"), holiday(2));
+        w.process(&mut vec![j, r]);
+        w.committer.settle();
+        w.committer.send(ToCommit::QueryOnly(false));
+        w.process_settled(&mut Vec::new());
+        for rx in [&mut b, &mut c, &mut retry_b] {
+            assert!(matches!(rx.try_recv().unwrap(), Reply::CommitFailed(_)));
+        }
+        assert_eq!(w.journal().len().unwrap(), 1);
+        assert_eq!(w.engine.seq().unwrap(), 1, "memory back to the disk");
+        let (j, mut again) = command(admin(), Some("c"), holiday(3));
+        w.process_settled(&mut vec![j]);
+        assert!(matches!(again.try_recv().unwrap(), Reply::Done(o) if !o.replayed && o.seq == 2));
     }
 }

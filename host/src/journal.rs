@@ -144,28 +144,6 @@ impl Journal {
         read_after(&self.conn, 0, u64::MAX)
     }
 
-    /// Entries with `seq > after`, at most `limit` of them, oldest first.
-    pub fn read_after(&self, after: u64, limit: u64) -> Result<Vec<Entry>> {
-        read_after(&self.conn, after, limit)
-    }
-
-    /// Entry `seq`, if the journal has it.
-    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
-        Ok(read_after(&self.conn, seq.saturating_sub(1), 1)?
-            .pop()
-            .filter(|e| e.seq == seq))
-    }
-
-    /// The hash of entry `seq`, if the journal has it (without parsing it).
-    pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT hash FROM entries WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
     /// Makes every later write fail (or succeed again): lets tests exercise
     /// the commit-failure path on a real database.
     #[doc(hidden)]
@@ -235,6 +213,64 @@ fn entry_from_columns(
         events,
         hash,
     })
+}
+
+/// A read-only handle on a journal: what the writer reads (start-up,
+/// history the engine let go) while its committer thread appends.
+#[derive(Debug)]
+pub struct JournalReader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl JournalReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(JournalReader {
+            conn: open_reader(path)?,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of committed entries (the seq of the last one).
+    pub fn len(&self) -> Result<u64> {
+        count(&self.conn)
+    }
+
+    /// True when no entry is committed.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Every committed entry, oldest first.
+    pub fn load_all(&self) -> Result<Vec<Entry>> {
+        read_after(&self.conn, 0, u64::MAX)
+    }
+
+    /// Entries with `seq > after`, at most `limit` of them, oldest first.
+    pub fn read_after(&self, after: u64, limit: u64) -> Result<Vec<Entry>> {
+        read_after(&self.conn, after, limit)
+    }
+
+    /// Entry `seq`, if committed.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
+        Ok(read_after(&self.conn, seq.saturating_sub(1), 1)?
+            .pop()
+            .filter(|e| e.seq == seq))
+    }
+
+    /// The hash of entry `seq`, if committed (without parsing the entry).
+    pub fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT hash FROM entries WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
 }
 
 /// A read-only connection for feeds, exports and verification, which may
