@@ -119,6 +119,20 @@ impl Engine {
         })
     }
 
+    /// Applies entries decided elsewhere (by another instance of this
+    /// engine: a replica following a journal), after checking that they
+    /// continue this engine's chain. On a break nothing is applied.
+    pub fn follow(&mut self, entries: &[Entry]) -> std::result::Result<(), ChainBreak> {
+        if let Some(b) = verify_from(entries, self.state.seq, &self.state.head).broken {
+            return Err(b);
+        }
+        for e in entries {
+            self.state.apply_entry(e);
+        }
+        self.journal.extend_from_slice(entries);
+        Ok(())
+    }
+
     /// Lets go of the entries up to `seq` (at most the last one), once the
     /// face holds them durably elsewhere. Retries of their keys still
     /// replay, without their events; audit queries over them are the

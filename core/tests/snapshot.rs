@@ -208,3 +208,28 @@ fn entries_let_go_still_replay_their_keys_and_page_through_query_over() {
         "invalid_input"
     );
 }
+
+#[test]
+fn a_follower_applies_entries_decided_elsewhere_and_refuses_a_break() {
+    let full = network(60);
+    let j = full.journal();
+    let mut follower = Engine::from_entries(j[..20].to_vec()).unwrap();
+    follower.follow(&j[20..45]).unwrap();
+    follower.forget_through(45);
+    follower.follow(&j[45..]).unwrap();
+    assert_eq!(follower.state().fingerprint(), full.state().fingerprint());
+    let before = follower.state().fingerprint();
+    // A gap, a repeat or an altered entry is refused and applies nothing.
+    let mut extra = network(61);
+    let next = extra.journal().last().unwrap().clone();
+    let mut altered = next.clone();
+    altered.hash = "0".repeat(64);
+    for bad in [vec![altered], j[50..52].to_vec()] {
+        let b = follower.follow(&bad).unwrap_err();
+        assert!(b.reason == "hash_mismatch" || b.reason == "sequence_gap");
+        assert_eq!(follower.state().fingerprint(), before);
+    }
+    follower.follow(std::slice::from_ref(&next)).unwrap();
+    extra.forget_through(u64::MAX);
+    assert_eq!(follower.state().fingerprint(), extra.state().fingerprint());
+}

@@ -109,6 +109,18 @@ impl NativeBackend {
     pub fn new() -> Self {
         NativeBackend::default()
     }
+
+    /// Applies entries another instance decided and made durable, after
+    /// checking that they continue this engine's chain (a replica).
+    pub fn follow(&mut self, entries: &[Entry]) -> anyhow::Result<()> {
+        self.engine.follow(entries).map_err(|b| {
+            anyhow::anyhow!(
+                "entry seq {} does not continue the replica's chain: {}",
+                b.seq,
+                b.reason
+            )
+        })
+    }
 }
 
 impl EngineBackend for NativeBackend {

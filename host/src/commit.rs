@@ -111,8 +111,9 @@ pub struct WriterStats {
     pub snapshots: AtomicU64,
     pub snapshot_failures: AtomicU64,
     pub snapshot_bytes: AtomicU64,
-    /// The writer's pause to capture the newest snapshot.
-    pub snapshot_capture_micros: AtomicU64,
+    /// How long the snapshot thread took to serialize and write the
+    /// newest snapshot (the writer never waits for it).
+    pub snapshot_micros: AtomicU64,
 }
 
 /// Upper bounds of the batch-size histogram buckets.
@@ -262,11 +263,10 @@ struct WriterState {
     /// Seq of the last entry the engine let go: older entries are read
     /// from the journal.
     base: u64,
-    /// Seq of the last snapshot captured (durable or on its way).
-    captured: u64,
     /// The snapshot file, for restoring (None: snapshots are off).
     snapshots: Option<SnapshotStore>,
-    /// The background thread that writes captured snapshots.
+    /// The background thread that follows the committed journal and writes
+    /// snapshots.
     snapshotter: Option<Snapshotter>,
 }
 
@@ -312,7 +312,12 @@ impl std::fmt::Debug for ToCommit {
 }
 
 impl Committer {
-    fn start(tenant: &str, mut journal: Journal, shared: Arc<Shared>) -> anyhow::Result<Self> {
+    fn start(
+        tenant: &str,
+        mut journal: Journal,
+        shared: Arc<Shared>,
+        follower: Option<std::sync::mpsc::Sender<ToSnapshot>>,
+    ) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<ToCommit>(1);
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
@@ -339,6 +344,11 @@ impl Committer {
                             }
                             for p in pending {
                                 let _ = p.reply.send(p.answer);
+                            }
+                            if let Some(f) = &follower
+                                && !entries.is_empty()
+                            {
+                                let _ = f.send(ToSnapshot::Committed(entries));
                             }
                         }
                         ToCommit::Barrier(done) => {
@@ -431,88 +441,247 @@ fn commit(journal: &mut Journal, shared: &Shared, entries: &[Entry]) -> anyhow::
 }
 
 /// How an engine instance was restored.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Restored {
     /// The snapshot's seq, if one was used.
     snapshot: Option<u64>,
     /// Journal entries applied on top of it (or replayed from the start).
     replayed: u64,
+    /// The feed index, restored alike.
+    visibility: Visibility,
 }
 
-/// The background writer of snapshots: the writer thread captures, this
-/// thread makes the capture durable, so commits never wait on it.
+/// Restores `engine` from the newest snapshot that agrees with the journal
+/// and the entries after it, or from the whole journal when no snapshot is
+/// usable; rebuilds the feed index alike.
+fn restore(
+    tenant: &str,
+    engine: &mut dyn EngineBackend,
+    reader: &JournalReader,
+    snapshots: Option<&SnapshotStore>,
+) -> anyhow::Result<Restored> {
+    let last = reader.len()?;
+    let candidates = match snapshots {
+        Some(st) => st.candidates(last)?,
+        None => Vec::new(),
+    };
+    for seq in candidates {
+        let Some(store) = snapshots else { break };
+        match restore_from(engine, reader, store, seq) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                tracing::warn!(tenant, seq, error = %format!("{e:#}"), "snapshot not used; trying an older one or the whole journal")
+            }
+        }
+    }
+    let entries = reader.load_all()?;
+    let visibility = Visibility::from_entries(&entries);
+    let n = entries.len() as u64;
+    engine.rebuild(entries)?;
+    Ok(Restored {
+        snapshot: None,
+        replayed: n,
+        visibility,
+    })
+}
+
+/// Restores from the snapshot at `seq`, which must agree with the journal:
+/// its head is the hash of journal entry `seq`.
+fn restore_from(
+    engine: &mut dyn EngineBackend,
+    reader: &JournalReader,
+    store: &SnapshotStore,
+    seq: u64,
+) -> anyhow::Result<Restored> {
+    let snap = store.load(seq)?;
+    if reader.hash_at(seq)?.as_deref() != Some(snap.head.as_str()) {
+        anyhow::bail!("its head is not the hash of journal entry {seq}");
+    }
+    let mut visibility = Visibility::from_snapshot(&snap.visibility)?;
+    if visibility.seq() != seq {
+        anyhow::bail!(
+            "its feed index stands at seq {}, not {seq}",
+            visibility.seq()
+        );
+    }
+    let tail = reader.read_after(seq, u64::MAX)?;
+    for e in &tail {
+        visibility.observe(e);
+    }
+    let n = tail.len() as u64;
+    engine.restore(Some(&snap.engine), tail)?;
+    let at = engine.seq().map_err(|t| anyhow::anyhow!("{t}"))?;
+    let last = reader.len()?;
+    if at != last {
+        anyhow::bail!("the restored engine stands at seq {at}, the journal at {last}");
+    }
+    Ok(Restored {
+        snapshot: Some(seq),
+        replayed: n,
+        visibility,
+    })
+}
+
+/// The snapshot thread: a replica of the tenant's engine (native core, as
+/// `NativeBackend`) that follows the committed journal, entry by entry as
+/// the committer makes them durable, verifying the chain as it goes, and
+/// writes a snapshot of itself every `snapshot_every` entries and when the
+/// writer stops. The writer never pauses for a snapshot: it only lets its
+/// engine go of the entries the newest snapshot covers. A replica folds
+/// entries the engine decided (`State::apply_entry`, which never decides),
+/// in the very format the component reads back.
 #[derive(Debug)]
 struct Snapshotter {
-    tx: Option<std::sync::mpsc::SyncSender<Snapshot>>,
-    busy: Arc<AtomicBool>,
+    tx: Option<std::sync::mpsc::Sender<ToSnapshot>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// What the committer (and tests) send the snapshot thread.
+#[derive(Debug)]
+enum ToSnapshot {
+    /// Entries just made durable.
+    Committed(Vec<Entry>),
+    /// Answered once everything sent before it is followed.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Barrier(std::sync::mpsc::SyncSender<()>),
+}
+
 impl Snapshotter {
-    fn start(tenant: &str, path: PathBuf, shared: Arc<Shared>) -> anyhow::Result<Snapshotter> {
-        let mut store = SnapshotStore::open(&path)?;
-        if let Some(seq) = store.newest()? {
-            shared.stats.snapshot_seq.store(seq, Ordering::Relaxed);
-        }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Snapshot>(1);
-        let busy = Arc::new(AtomicBool::new(false));
-        let done = busy.clone();
+    fn start(
+        tenant: &str,
+        journal: PathBuf,
+        path: PathBuf,
+        shared: Arc<Shared>,
+        every: u64,
+    ) -> anyhow::Result<Snapshotter> {
+        let (tx, rx) = std::sync::mpsc::channel::<ToSnapshot>();
         let tenant = tenant.to_owned();
         let thread = std::thread::Builder::new()
             .name(format!("snapshot-{tenant}"))
             .spawn(move || {
-                for snap in rx {
-                    let t0 = Instant::now();
-                    let bytes = (snap.engine.len() + snap.visibility.len()) as u64;
-                    let stats = &shared.stats;
-                    match store.save(&snap) {
-                        Ok(()) => {
-                            stats.snapshots.fetch_add(1, Ordering::Relaxed);
-                            stats.snapshot_bytes.store(bytes, Ordering::Relaxed);
-                            stats.snapshot_seq.store(snap.seq, Ordering::Relaxed);
-                            tracing::info!(tenant = %tenant, seq = snap.seq, bytes, ms = t0.elapsed().as_millis() as u64, "snapshot written");
-                        }
-                        Err(e) => {
-                            stats.snapshot_failures.fetch_add(1, Ordering::Relaxed);
-                            tracing::error!(tenant = %tenant, seq = snap.seq, error = %format!("{e:#}"), "snapshot not written; start-up will replay more of the journal");
-                        }
-                    }
-                    done.store(false, Ordering::Release);
+                if let Err(e) = follow(&tenant, &journal, &path, &shared, every, rx) {
+                    shared.stats.snapshot_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(tenant = %tenant, error = %format!("{e:#}"), "the snapshot thread stopped; start-up will replay more of the journal");
                 }
             })?;
         Ok(Snapshotter {
             tx: Some(tx),
-            busy,
             thread: Some(thread),
         })
     }
 
-    /// Hands `snap` over unless a snapshot is still being written.
-    fn offer(&self, snap: Snapshot) -> bool {
-        if self.busy.swap(true, Ordering::AcqRel) {
-            return false;
-        }
-        match self.tx.as_ref().map(|tx| tx.try_send(snap)) {
-            Some(Ok(())) => true,
-            _ => {
-                self.busy.store(false, Ordering::Release);
-                false
-            }
+    /// Waits until everything sent so far is followed (and written).
+    #[cfg(test)]
+    fn sync(&self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if let Some(tx) = &self.tx
+            && tx.send(ToSnapshot::Barrier(done)).is_ok()
+        {
+            let _ = wait.recv();
         }
     }
 
-    /// True while a handed-over snapshot is not yet written.
-    fn is_busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire)
-    }
-
-    /// Writes what was handed over, then ends the thread.
+    /// Follows what was sent, writes a last snapshot, ends the thread.
     fn finish(&mut self) {
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Drop for Snapshotter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The snapshot thread's work: restore the replica as the writer restores
+/// its engine, then follow and snapshot until the channel closes.
+fn follow(
+    tenant: &str,
+    journal: &std::path::Path,
+    path: &std::path::Path,
+    shared: &Shared,
+    every: u64,
+    rx: std::sync::mpsc::Receiver<ToSnapshot>,
+) -> anyhow::Result<()> {
+    use crate::backend::NativeBackend;
+    let mut store = SnapshotStore::open(path)?;
+    let reader = JournalReader::open(journal)?;
+    let mut replica = NativeBackend::new();
+    let restored = restore(tenant, &mut replica, &reader, Some(&store))?;
+    let mut last = restored.snapshot.unwrap_or(0);
+    let mut visibility = restored.visibility;
+    let mut seq = visibility.seq();
+    let mut head = reader.hash_at(seq)?.unwrap_or_default();
+    shared.stats.snapshot_seq.store(last, Ordering::Relaxed);
+    replica
+        .forget_through(seq)
+        .map_err(|t| anyhow::anyhow!("{t}"))?;
+    let mut write = |replica: &mut NativeBackend, visibility: &Visibility, seq: u64, head: &str| {
+        let t0 = Instant::now();
+        let snap = Snapshot {
+            seq,
+            head: head.to_owned(),
+            engine: replica.snapshot().unwrap_or_default(),
+            visibility: visibility.snapshot(),
+        };
+        let bytes = (snap.engine.len() + snap.visibility.len()) as u64;
+        let stats = &shared.stats;
+        match store.save(&snap) {
+            Ok(()) => {
+                stats.snapshots.fetch_add(1, Ordering::Relaxed);
+                stats.snapshot_bytes.store(bytes, Ordering::Relaxed);
+                stats
+                    .snapshot_micros
+                    .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+                stats.snapshot_seq.store(seq, Ordering::Relaxed);
+                tracing::info!(tenant = %tenant, seq, bytes, ms = t0.elapsed().as_millis() as u64, "snapshot written");
+                true
+            }
+            Err(e) => {
+                stats.snapshot_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(tenant = %tenant, seq, error = %format!("{e:#}"), "snapshot not written; start-up will replay more of the journal");
+                false
+            }
+        }
+    };
+    for msg in rx {
+        let entries = match msg {
+            ToSnapshot::Committed(entries) => entries,
+            ToSnapshot::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        // The replica read the journal at start-up: skip what it has.
+        let fresh: Vec<Entry> = entries.into_iter().filter(|e| e.seq > seq).collect();
+        let Some(end) = fresh.last().map(|e| (e.seq, e.hash.clone())) else {
+            continue;
+        };
+        replica.follow(&fresh)?;
+        for e in &fresh {
+            visibility.observe(e);
+        }
+        replica
+            .forget_through(end.0)
+            .map_err(|t| anyhow::anyhow!("{t}"))?;
+        (seq, head) = end;
+        if seq >= last + every && write(&mut replica, &visibility, seq, &head) {
+            last = seq;
+        }
+    }
+    if seq > last {
+        write(&mut replica, &visibility, seq, &head);
+    }
+    Ok(())
 }
 
 /// A command decided in the current batch, waiting for the commit.
@@ -535,12 +704,19 @@ impl WriterState {
             let path = crate::snapshot::path_beside(journal.path());
             (
                 Some(SnapshotStore::open(&path)?),
-                Some(Snapshotter::start(tenant, path, shared.clone())?),
+                Some(Snapshotter::start(
+                    tenant,
+                    journal.path().to_owned(),
+                    path,
+                    shared.clone(),
+                    config.snapshot_every,
+                )?),
             )
         } else {
             (None, None)
         };
-        let committer = Committer::start(tenant, journal, shared.clone())?;
+        let follower = snapshotter.as_ref().and_then(|s| s.tx.clone());
+        let committer = Committer::start(tenant, journal, shared.clone(), follower)?;
         Ok(WriterState {
             tenant: tenant.to_owned(),
             engine,
@@ -551,7 +727,6 @@ impl WriterState {
             last_at: DateTime::<Utc>::MIN_UTC,
             config,
             base: 0,
-            captured: 0,
             snapshots,
             snapshotter,
         })
@@ -576,26 +751,15 @@ impl WriterState {
             }
             self.process(&mut batch);
         }
-        self.committer.settle();
-        self.final_snapshot();
-        self.committer.finish();
+        self.shutdown();
         tracing::info!(tenant = %self.tenant, "writer stopped");
     }
 
-    /// At a graceful stop: snapshots what the last snapshot does not
-    /// cover, so that the next start-up replays nothing, and waits for it.
-    fn final_snapshot(&mut self) {
-        if self.snapshots.is_none() || !self.shared.stats.healthy.load(Ordering::Relaxed) {
-            return;
-        }
-        if let Some(s) = &self.snapshotter {
-            while s.is_busy() {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        }
-        if self.decided > self.captured {
-            self.capture();
-        }
+    /// Commits what was handed over, then lets the snapshot thread follow
+    /// it and write a last snapshot, so that the next start-up replays
+    /// nothing.
+    fn shutdown(&mut self) {
+        self.committer.finish();
         if let Some(mut s) = self.snapshotter.take() {
             s.finish();
         }
@@ -846,7 +1010,7 @@ impl WriterState {
     }
 
     /// After a batch: lets the engine go of what the newest durable
-    /// snapshot covers, and captures the next snapshot when due.
+    /// snapshot covers.
     fn after_commits(&mut self) {
         let durable = self.shared.stats.snapshot_seq.load(Ordering::Relaxed);
         let committed = self.shared.stats.journal_len.load(Ordering::Relaxed);
@@ -856,62 +1020,10 @@ impl WriterState {
                 Err(trap) => self.on_trap(&trap.0),
             }
         }
-        let every = self.config.snapshot_every;
-        let due = every > 0 && self.decided >= self.captured + every;
-        if due && self.snapshotter.as_ref().is_some_and(|s| !s.is_busy()) {
-            // The snapshot must be of committed state only.
-            self.committer.settle();
-            if self.committer.has_failed() {
-                self.rebuild("commit failed");
-            } else {
-                self.capture();
-            }
-        }
         self.shared
             .stats
             .held
             .store(self.decided - self.base, Ordering::Relaxed);
-    }
-
-    /// Captures the engine state and the feed index as they stand after
-    /// the last commit and hands them to the snapshot thread.
-    fn capture(&mut self) {
-        let t0 = Instant::now();
-        let engine = match self.engine.snapshot() {
-            Ok(b) => b,
-            Err(trap) => {
-                self.shared
-                    .stats
-                    .snapshot_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                self.on_trap(&trap.0);
-                return;
-            }
-        };
-        let visibility = self
-            .shared
-            .visibility
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .snapshot();
-        let head = match self.reader.hash_at(self.decided) {
-            Ok(Some(h)) => h,
-            _ => return,
-        };
-        let snap = Snapshot {
-            seq: self.decided,
-            head,
-            engine,
-            visibility,
-        };
-        let seq = snap.seq;
-        self.shared
-            .stats
-            .snapshot_capture_micros
-            .store(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
-        if self.snapshotter.as_ref().is_some_and(|s| s.offer(snap)) {
-            self.captured = seq;
-        }
     }
 
     /// A rebuild asked for by a job: answered with an empty answer once the
@@ -930,65 +1042,16 @@ impl WriterState {
         self.rebuild(why);
     }
 
-    /// Restores the engine from the newest snapshot that agrees with the
-    /// journal and the entries after it, or from the whole journal when no
-    /// snapshot is usable; rebuilds the feed index alike.
+    /// Restores the engine as at start-up (see [`restore`]).
     fn restore(&mut self) -> anyhow::Result<Restored> {
-        let last = self.reader.len()?;
-        let candidates = match &self.snapshots {
-            Some(st) => st.candidates(last)?,
-            None => Vec::new(),
-        };
-        for seq in candidates {
-            match self.restore_from(seq) {
-                Ok(r) => return Ok(r),
-                Err(e) => {
-                    tracing::warn!(tenant = %self.tenant, seq, error = %format!("{e:#}"), "snapshot not used; trying an older one or the whole journal")
-                }
-            }
-        }
-        let entries = self.reader.load_all()?;
-        let v = Visibility::from_entries(&entries);
-        let n = entries.len() as u64;
-        self.engine.rebuild(entries)?;
-        self.install(v, 0);
-        Ok(Restored {
-            snapshot: None,
-            replayed: n,
-        })
-    }
-
-    /// Restores from the snapshot at `seq`, which must agree with the
-    /// journal: its head is the hash of journal entry `seq`.
-    fn restore_from(&mut self, seq: u64) -> anyhow::Result<Restored> {
-        let Some(store) = &self.snapshots else {
-            anyhow::bail!("snapshots are off");
-        };
-        let snap = store.load(seq)?;
-        let journal_hash = self.reader.hash_at(seq)?;
-        if journal_hash.as_deref() != Some(snap.head.as_str()) {
-            anyhow::bail!("its head is not the hash of journal entry {seq}");
-        }
-        let mut v = Visibility::from_snapshot(&snap.visibility)?;
-        if v.seq() != seq {
-            anyhow::bail!("its feed index stands at seq {}, not {seq}", v.seq());
-        }
-        let tail = self.reader.read_after(seq, u64::MAX)?;
-        for e in &tail {
-            v.observe(e);
-        }
-        let n = tail.len() as u64;
-        self.engine.restore(Some(&snap.engine), tail)?;
-        let at = self.engine.seq().map_err(|t| anyhow::anyhow!("{t}"))?;
-        let last = self.reader.len()?;
-        if at != last {
-            anyhow::bail!("the restored engine stands at seq {at}, the journal at {last}");
-        }
-        self.install(v, seq);
-        Ok(Restored {
-            snapshot: Some(seq),
-            replayed: n,
-        })
+        let r = restore(
+            &self.tenant,
+            self.engine.as_mut(),
+            &self.reader,
+            self.snapshots.as_ref(),
+        )?;
+        self.install(r.visibility.clone(), r.snapshot.unwrap_or(0));
+        Ok(r)
     }
 
     fn install(&mut self, v: Visibility, base: u64) {
@@ -999,7 +1062,6 @@ impl WriterState {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = v;
         self.base = base;
-        self.captured = self.captured.max(base);
         let stats = &self.shared.stats;
         stats.journal_len.store(self.decided, Ordering::Relaxed);
         stats.held.store(self.decided - base, Ordering::Relaxed);
@@ -1251,8 +1313,8 @@ mod tests {
             for mut rx in rxs {
                 assert!(matches!(rx.try_recv().unwrap(), Reply::Done(_)));
             }
-            while w.snapshotter.as_ref().is_some_and(Snapshotter::is_busy) {
-                std::thread::sleep(std::time::Duration::from_millis(2));
+            if let Some(s) = &w.snapshotter {
+                s.sync();
             }
         }
     }
@@ -1341,8 +1403,8 @@ mod tests {
         ));
 
         // A graceful stop snapshots the rest; a restart replays nothing.
-        w.final_snapshot();
         let seq = w.journal().len().unwrap();
+        w.shutdown();
         drop(w);
         let mut again = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
         assert_eq!(again.base, seq);
@@ -1373,10 +1435,15 @@ mod tests {
         run_holidays(&mut w, 0, 25, 1);
         let snaps = w.snapshots.as_ref().unwrap().candidates(u64::MAX).unwrap();
         assert_eq!(snaps, [20, 10]);
-        w.snapshots.as_ref().unwrap().damage_for_tests(20).unwrap();
+        // Stopping writes one at 25 and keeps the one before.
+        w.shutdown();
+        let snaps = w.snapshots.as_ref().unwrap().candidates(u64::MAX).unwrap();
+        assert_eq!(snaps, [25, 20]);
+        w.snapshots.as_ref().unwrap().damage_for_tests(25).unwrap();
         drop(w);
-        let w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
-        assert_eq!(w.base, 10, "the older snapshot");
+        let mut w = state_with(dir.path(), Box::new(NativeBackend::new()), 10);
+        assert_eq!(w.base, 20, "the older snapshot");
+        w.shutdown();
         drop(w);
         // Another journal under the same snapshots: none agrees.
         std::fs::remove_file(dir.path().join("j.sqlite")).unwrap();

@@ -10,7 +10,7 @@
 //!   `enlace_tenant_healthy`;
 //! - `enlace_snapshot_seq`, `enlace_snapshots_total`,
 //!   `enlace_snapshot_failures_total`, `enlace_snapshot_bytes`,
-//!   `enlace_snapshot_capture_seconds`.
+//!   `enlace_snapshot_seconds`.
 
 use crate::commit::BATCH_BUCKETS;
 use crate::tenant::Tenants;
@@ -212,10 +212,10 @@ impl Metrics {
                 |s| s.snapshot_bytes.load(Ordering::Relaxed) as f64,
             ),
             (
-                "enlace_snapshot_capture_seconds",
+                "enlace_snapshot_seconds",
                 "gauge",
-                "How long the writer paused to capture the newest snapshot (writing it is in the background).",
-                |s| s.snapshot_capture_micros.load(Ordering::Relaxed) as f64 / 1e6,
+                "How long the snapshot thread took to serialize and write the newest snapshot (the writer never waits for it).",
+                |s| s.snapshot_micros.load(Ordering::Relaxed) as f64 / 1e6,
             ),
         ];
         for (name, kind, help, read) in gauges {
