@@ -554,10 +554,17 @@ fn cold(results: &mut serde_json::Map<String, Value>) {
         let stats = &tenants.get("demo").unwrap().writer.shared.stats;
         let bytes = stats.snapshot_bytes.load(Ordering::Relaxed);
         let took = stats.snapshot_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let wrote = if bytes == 0 {
+            "nothing new to snapshot at the stop".to_owned()
+        } else {
+            format!(
+                "the stop then wrote a {:.1} MB snapshot (in {took:.2} s, on the snapshot thread)",
+                bytes as f64 / 1e6
+            )
+        };
         println!(
-            "start-up {what}: {secs:.2} s (target <= 2 s: {:.2}x); the stop then wrote a {:.1} MB snapshot (in {took:.2} s, on the snapshot thread)",
-            secs / 2.0,
-            bytes as f64 / 1e6
+            "start-up {what}: {secs:.2} s (target <= 2 s: {:.2}x); {wrote}",
+            secs / 2.0
         );
         secs
     };
