@@ -928,34 +928,42 @@ impl WriterState {
                 Err(e) => return Some(Reply::Unavailable(format!("reading the journal: {e:#}"))),
             };
             cursor = page.last().map_or(cursor, |e| e.seq);
-            match self
+            let answer = self
                 .engine
-                .query_over(actor, &ask(*after, found.len()), now, &page)
-            {
-                Ok(Ok(Answer::Entries(es))) => found.extend(es),
-                Ok(Ok(_)) => {}
-                Ok(Err(r)) => return Some(Reply::Refused(r)),
-                Err(trap) => {
-                    self.on_trap(&trap.0);
-                    return Some(Reply::Trapped(trap.0));
-                }
+                .query_over(actor, &ask(*after, found.len()), now, &page);
+            if let Some(stop) = self.gather(answer, &mut found) {
+                return Some(stop);
             }
         }
         if found.len() < want {
-            match self
-                .engine
-                .query(actor, &ask(cursor.max(self.base), found.len()), now)
-            {
-                Ok(Ok(Answer::Entries(es))) => found.extend(es),
-                Ok(Ok(_)) => {}
-                Ok(Err(r)) => return Some(Reply::Refused(r)),
-                Err(trap) => {
-                    self.on_trap(&trap.0);
-                    return Some(Reply::Trapped(trap.0));
-                }
+            let rest = ask(cursor.max(self.base), found.len());
+            let answer = self.engine.query(actor, &rest, now);
+            if let Some(stop) = self.gather(answer, &mut found) {
+                return Some(stop);
             }
         }
         Some(Reply::Answer(Answer::Entries(found)))
+    }
+
+    /// Adds the entries of an audit-trail answer to `found`; a refusal or a
+    /// trap is the reply instead.
+    fn gather(
+        &mut self,
+        answer: Result<Result<Answer, Refusal>, crate::backend::Trap>,
+        found: &mut Vec<Entry>,
+    ) -> Option<Reply> {
+        match answer {
+            Ok(Ok(Answer::Entries(es))) => {
+                found.extend(es);
+                None
+            }
+            Ok(Ok(_)) => None,
+            Ok(Err(r)) => Some(Reply::Refused(r)),
+            Err(trap) => {
+                self.on_trap(&trap.0);
+                Some(Reply::Trapped(trap.0))
+            }
+        }
     }
 
     /// `verify_audit` once the engine let history go: verifies the whole

@@ -926,15 +926,7 @@ async fn every_route_is_documented_and_served() {
             );
         }
     }
-    let metrics = api
-        .http
-        .get(format!("{}/metrics", api.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = api.text("/metrics").await;
     for name in [
         "enlace_http_requests_total",
         "enlace_http_request_duration_seconds_bucket",

@@ -182,15 +182,7 @@ async fn acknowledged_bookings_survive_sigkill() {
     let server = Server::start(&data);
     let api = server.client(&clerk);
     // It started from a snapshot the crash cycles wrote.
-    let metrics = api
-        .http
-        .get(format!("{}/metrics", api.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = api.text("/metrics").await;
     let snapshot_seq: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("enlace_snapshot_seq{tenant=\"demo\"} "))

@@ -442,12 +442,20 @@ impl ComponentEngine {
     /// An engine rebuilt from journal entries (oldest first), in a new
     /// instance. The component verifies the hash chain first.
     pub fn from_journal(runtime: &Runtime, entries: &[Entry]) -> Result<Self, HostError> {
-        let (mut store, world) = runtime.instantiate()?;
         let entries: Vec<wit::Entry> = entries.iter().cloned().map(WitType::into_wit).collect();
-        let handle = world
-            .enlace_engine_api()
-            .engine()
-            .call_from_entries(&mut store, &entries)
+        Self::built(runtime, |api, store| api.call_from_entries(store, &entries))
+    }
+
+    /// A new instance whose engine `make` builds from journal data.
+    fn built(
+        runtime: &Runtime,
+        make: impl FnOnce(
+            wit::GuestEngine<'_>,
+            &mut Store<()>,
+        ) -> wasmtime::Result<Result<ResourceAny, wit::Error>>,
+    ) -> Result<Self, HostError> {
+        let (mut store, world) = runtime.instantiate()?;
+        let handle = make(world.enlace_engine_api().engine(), &mut store)
             .map_err(HostError::Trap)?
             .map_err(|e| HostError::Journal(lift_error(e)))?;
         Ok(ComponentEngine {
@@ -468,21 +476,9 @@ impl ComponentEngine {
         snapshot: &[u8],
         tail: &[Entry],
     ) -> Result<Self, HostError> {
-        let (mut store, world) = runtime.instantiate()?;
         let tail: Vec<wit::Entry> = tail.iter().cloned().map(WitType::into_wit).collect();
-        let handle = world
-            .enlace_engine_api()
-            .engine()
-            .call_from_snapshot(&mut store, snapshot, &tail)
-            .map_err(HostError::Trap)?
-            .map_err(|e| HostError::Journal(lift_error(e)))?;
-        Ok(ComponentEngine {
-            runtime: runtime.clone(),
-            store,
-            world,
-            handle,
-            poisoned: false,
-            fuel_per_call: runtime.fuel_per_call,
+        Self::built(runtime, |api, store| {
+            api.call_from_snapshot(store, snapshot, &tail)
         })
     }
 

@@ -204,6 +204,18 @@ impl Api {
         }
     }
 
+    /// The text of `path`, unauthenticated (e.g. `/metrics`).
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Result<Resp> {
         let r = self
             .http
