@@ -622,6 +622,11 @@ export type Outcome = {
    * The journal entry that holds the events.
    */
   seq: number,
+  /**
+   * The entry's events. Empty for a retry of an entry the engine no
+   * longer holds (see [`Engine::forget_through`]): the face that let it
+   * go reads them from its own journal.
+   */
   events: Array<Event>,
   /**
    * True when this is a retry answered from the journal: nothing changed.

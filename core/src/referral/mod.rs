@@ -219,9 +219,6 @@ pub fn default_targets() -> Vec<TargetTimes> {
 }
 
 /// One step of a referral's life, as the timeline shows it.
-///
-/// Serialised by hand: JSON leaves an empty `note` out, while a binary
-/// snapshot (not self-describing, fields by position) always writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TimelineStep {
@@ -237,6 +234,8 @@ pub struct TimelineStep {
     pub note: String,
 }
 
+/// Serialised by hand: JSON leaves an empty `note` out, while a binary
+/// snapshot (not self-describing, fields by position) always writes it.
 impl Serialize for TimelineStep {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
