@@ -27,17 +27,19 @@
 //!
 //! # Snapshots
 //!
-//! Every `snapshot_every` entries the writer captures the engine's state
-//! (inside the component) and the feed index, and hands both to a
-//! background thread that writes them to the tenant's snapshot file
-//! (`crate::snapshot`). Once a snapshot is durable the engine lets go of the
-//! entries it covers, so memory stays bounded; what needs them then reads
-//! the journal: an idempotent retry of an old key gets its events from the
-//! journal, an audit trail pages through it with the engine's rules
-//! (`query_over`), and `verify_audit` verifies the whole durable chain on a
-//! reader thread. Start-up and rebuilds restore the newest snapshot that
-//! agrees with the journal plus the entries after it, and replay the whole
-//! journal only when there is none.
+//! A snapshot thread per tenant keeps a replica of the engine (native core)
+//! that follows every batch the committer makes durable, verifying the hash
+//! chain as it goes, and writes a snapshot of it and of the feed index to
+//! the tenant's snapshot file (`crate::snapshot`) every `snapshot_every`
+//! entries and at a graceful stop; the writer never pauses for one. Once a
+//! snapshot is durable the engine lets go of the entries it covers, so
+//! memory stays bounded; what needs them then reads the journal: an
+//! idempotent retry of an old key gets its events from the journal, an
+//! audit trail pages through it with the engine's rules (`query_over`), and
+//! `verify_audit` verifies the whole durable chain on a reader thread.
+//! Start-up and rebuilds restore the newest snapshot that agrees with the
+//! journal plus the entries after it, and replay the whole journal only
+//! when there is none.
 
 use crate::backend::{EngineBackend, Refusal};
 use crate::journal::{Journal, JournalReader};
