@@ -61,8 +61,7 @@ pub struct Registry {
 
 /// SHA-256 of a token, lowercase hex.
 pub fn hash_token(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::component::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Tenant names become folder names: keep them short and plain.

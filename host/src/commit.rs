@@ -1054,13 +1054,14 @@ impl WriterState {
 
     /// Restores the engine as at start-up (see [`restore`]).
     fn restore(&mut self) -> anyhow::Result<Restored> {
-        let r = restore(
+        let mut r = restore(
             &self.tenant,
             self.engine.as_mut(),
             &self.reader,
             self.snapshots.as_ref(),
         )?;
-        self.install(r.visibility.clone(), r.snapshot.unwrap_or(0));
+        let visibility = std::mem::take(&mut r.visibility);
+        self.install(visibility, r.snapshot.unwrap_or(0));
         Ok(r)
     }
 

@@ -46,7 +46,7 @@ impl Snapshot {
         h.update((self.engine.len() as u64).to_le_bytes());
         h.update(&self.engine);
         h.update(&self.visibility);
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::component::hex(&h.finalize())
     }
 }
 
