@@ -65,11 +65,11 @@ pub(crate) fn check_place(
     }
     let m = minute_of(start);
     if let Some(list) = state.by_beneficiary.get(beneficiary as usize) {
-        for &id in list {
-            if Some(id) == moving {
+        for own in list {
+            if Some(own.id) == moving || !own.may_start_at(m) {
                 continue;
             }
-            if let Some(x) = state.appointment(id)
+            if let Some(x) = state.appointment(own.id)
                 && x.start == m
                 && matches!(
                     x.status,
@@ -95,8 +95,7 @@ pub(crate) fn check_place(
         });
     };
     if usage == Use::Ordinary && !overbooked {
-        let mut buf = Vec::new();
-        let mut left = ordinary_left(a, &state.holidays, date, &mut buf);
+        let mut left = ordinary_left(a, &state.holidays, date);
         // A rescheduled ordinary appointment on the same day gives its place back.
         if let Some(old) = moving.and_then(|id| state.appointment(id)) {
             let same_agenda =
@@ -528,14 +527,15 @@ fn candidates<'s>(state: &'s State, a: &AgendaConfig) -> Vec<&'s crate::waitlist
 
 fn busy_at(state: &State, beneficiary: &str, m: Minute) -> bool {
     state.beneficiary_idx(beneficiary).is_some_and(|b| {
-        state.by_beneficiary[b as usize].iter().any(|&id| {
-            state.appointment(id).is_some_and(|x| {
-                x.start == m
-                    && matches!(
-                        x.status,
-                        AppointmentStatus::Booked | AppointmentStatus::Arrived
-                    )
-            })
+        state.by_beneficiary[b as usize].iter().any(|own| {
+            own.may_start_at(m)
+                && state.appointment(own.id).is_some_and(|x| {
+                    x.start == m
+                        && matches!(
+                            x.status,
+                            AppointmentStatus::Booked | AppointmentStatus::Arrived
+                        )
+                })
         })
     })
 }
@@ -576,7 +576,7 @@ fn offer_freed(
     // Ordinary places of the day after the command: a freed ordinary place
     // comes back, a referral or overbooked one does not.
     let allowed = crate::agenda::ordinary_places(
-        day_places(a, &state.holidays, date, &mut Vec::new()),
+        day_places(a, &state.holidays, date),
         a.config.referral_share_percent,
     );
     let mut used = a.ordinary_per_day.get(&date).copied().unwrap_or(0);
@@ -650,7 +650,7 @@ pub(crate) fn offer_new_availability(
                 .iter()
                 .find(|(d, _)| *d == date)
                 .map_or(0, |(_, n)| *n);
-            if offered >= ordinary_left(&agenda, &state.holidays, date, &mut Vec::new()) {
+            if offered >= ordinary_left(&agenda, &state.holidays, date) {
                 // The day's ordinary places are all offered.
                 current = free.next();
                 continue;

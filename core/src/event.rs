@@ -53,7 +53,9 @@ pub enum Event {
         agenda: String,
         facility: String,
         beneficiary: String,
+        #[serde(with = "crate::rfc3339")]
         start: DateTime<Utc>,
+        #[serde(with = "crate::rfc3339")]
         end: DateTime<Utc>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         referral: Option<u32>,
@@ -99,6 +101,7 @@ pub enum Event {
         entry: u32,
         beneficiary: String,
         agenda: String,
+        #[serde(with = "crate::rfc3339")]
         start: DateTime<Utc>,
     },
     WaitlistSatisfied {
@@ -116,7 +119,9 @@ pub enum Event {
         agreement: Option<String>,
         reason: ClinicalReason,
         attachments: Vec<Attachment>,
+        #[serde(with = "crate::rfc3339")]
         accept_due: DateTime<Utc>,
+        #[serde(with = "crate::rfc3339")]
         appointment_due: DateTime<Utc>,
     },
     ReferralReceived {
@@ -148,6 +153,7 @@ pub enum Event {
     ReferralScheduled {
         referral: u32,
         appointment: u32,
+        #[serde(with = "crate::rfc3339")]
         start: DateTime<Utc>,
     },
     ReferralInProgress {

@@ -437,7 +437,7 @@ pub fn query(
                     .collect();
                 let places = slots.len() as u32 * u32::from(a.config.capacity);
                 let taken = slots.iter().map(|s| u32::from(s.taken)).sum();
-                let ordinary_free = ordinary_left(a, &state.holidays, date, &mut buf);
+                let ordinary_free = ordinary_left(a, &state.holidays, date);
                 out.push(DayView {
                     date,
                     places,
@@ -486,7 +486,7 @@ pub fn query(
             let b = crate::booking::beneficiary_of(state, beneficiary)?;
             let mut list: Vec<AppointmentView> = state.by_beneficiary[b as usize]
                 .iter()
-                .map(|&id| view(state, id))
+                .map(|own| view(state, own.id))
                 .collect();
             list.sort_unstable_by_key(|v| (v.start, v.id));
             Ok(Answer::Appointments(list))
@@ -1089,8 +1089,8 @@ fn conditionality(
             continue;
         }
         let (mut attended, mut missed, mut scheduled) = (0, 0, 0);
-        for &id in &state.by_beneficiary[bi] {
-            let x = &state.appointments[id as usize - 1];
+        for own in &state.by_beneficiary[bi] {
+            let x = &state.appointments[own.id as usize - 1];
             let a = &state.agendas[x.agenda as usize];
             if a.config.service != service {
                 continue;

@@ -69,6 +69,16 @@ pub(crate) fn day_slots(
     out: &mut Vec<Minute>,
 ) {
     out.clear();
+    each_day_slot(a, holidays, date, |m| out.push(m));
+}
+
+/// Calls `f` with the UTC start minute of each slot of local `date`, ascending.
+fn each_day_slot(
+    a: &Agenda,
+    holidays: &BTreeSet<NaiveDate>,
+    date: NaiveDate,
+    mut f: impl FnMut(Minute),
+) {
     let blocks = &a.by_day[date.weekday().num_days_from_monday() as usize];
     if blocks.is_empty() || !day_open(a, holidays, date) {
         return;
@@ -91,7 +101,7 @@ pub(crate) fn day_slots(
                     None => slow_utc(a.tz, date, t),
                 };
                 if let Some(m) = utc {
-                    out.push(m);
+                    f(m);
                 }
             }
             t += len;
@@ -216,25 +226,17 @@ pub(crate) fn check_slot(
     Ok(date)
 }
 
-/// Total places of a local day (slots × capacity), the base of the referral share.
-pub(crate) fn day_places(
-    a: &Agenda,
-    holidays: &BTreeSet<NaiveDate>,
-    date: NaiveDate,
-    buf: &mut Vec<Minute>,
-) -> u32 {
-    day_slots(a, holidays, date, buf);
-    buf.len() as u32 * u32::from(a.config.capacity)
+/// Total places of a local day (slots × capacity), the base of the referral
+/// share. Counts without allocating: every ordinary booking asks.
+pub(crate) fn day_places(a: &Agenda, holidays: &BTreeSet<NaiveDate>, date: NaiveDate) -> u32 {
+    let mut slots = 0u32;
+    each_day_slot(a, holidays, date, |_| slots += 1);
+    slots * u32::from(a.config.capacity)
 }
 
 /// Ordinary places still free on a local day.
-pub(crate) fn ordinary_left(
-    a: &Agenda,
-    holidays: &BTreeSet<NaiveDate>,
-    date: NaiveDate,
-    buf: &mut Vec<Minute>,
-) -> u32 {
-    let places = day_places(a, holidays, date, buf);
+pub(crate) fn ordinary_left(a: &Agenda, holidays: &BTreeSet<NaiveDate>, date: NaiveDate) -> u32 {
+    let places = day_places(a, holidays, date);
     let allowed = ordinary_places(places, a.config.referral_share_percent);
     allowed.saturating_sub(a.ordinary_per_day.get(&date).copied().unwrap_or(0))
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// `ENSN`: the first bytes of every snapshot.
 const MAGIC: [u8; 4] = *b"ENSN";
 /// Bumped whenever `State`'s layout changes.
-pub const FORMAT: u16 = 1;
+pub const FORMAT: u16 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Header {

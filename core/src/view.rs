@@ -135,12 +135,14 @@ impl State {
         (1..=self.appointments.len() as u32).filter_map(|id| self.appointment_view(id))
     }
 
-    /// The ids of a beneficiary's appointments, in booking order (empty for
+    /// The ids of a beneficiary's appointments, in booking order (none for
     /// an unknown beneficiary).
-    pub fn beneficiary_appointment_ids(&self, beneficiary: &str) -> &[u32] {
+    pub fn beneficiary_appointment_ids(&self, beneficiary: &str) -> impl Iterator<Item = u32> + '_ {
         self.beneficiary_idx(beneficiary)
             .and_then(|i| self.by_beneficiary.get(i as usize))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|own| own.id)
     }
 
     /// Every referral, by id (referral `n` at index `n - 1`).

@@ -284,6 +284,14 @@ fn assert_broken_at(entries: Vec<Entry>, index: usize, what: &str) {
         v.entries, index as u64,
         "{what}: entries verified before the break"
     );
+    // Split over threads, the chain breaks at the same record.
+    for threads in [2, 3, 7] {
+        assert_eq!(
+            enlace_core::journal::verify_parallel(&entries, threads),
+            v,
+            "{what}: on {threads} threads"
+        );
+    }
     match Engine::from_entries(entries) {
         Ok(_) => panic!("{what}: from_entries accepted it"),
         Err(refused) => assert_eq!(&refused, b, "{what}"),
@@ -315,6 +323,13 @@ fn the_untampered_journal_verifies_and_survives_json() {
     );
     assert_eq!(v.head, e.state().head());
     assert_eq!(v, e.verify());
+    for threads in [1, 2, 5, journal.len(), journal.len() + 3] {
+        assert_eq!(
+            enlace_core::journal::verify_parallel(&journal, threads),
+            v,
+            "{threads} threads"
+        );
+    }
     // The journal travels as JSON lines and comes back identical.
     let lines: Vec<String> = journal.iter().map(to_json).collect();
     let back: Vec<Entry> = lines

@@ -271,7 +271,7 @@ fn candidates(
                     .beneficiaries()
                     .iter()
                     .filter(|b| reference_matches(p, "Patient", &fhir::patient_id(&b.id)))
-                    .flat_map(|b| state.beneficiary_appointment_ids(&b.id).iter().copied())
+                    .flat_map(|b| state.beneficiary_appointment_ids(&b.id))
                     .filter_map(|id| state.appointment_view(id))
                     .collect(),
                 None => state.appointment_views().collect(),

@@ -66,8 +66,7 @@ pub fn beneficiary_calendar(
         })?;
     let mut events: Vec<AppointmentView> = state
         .beneficiary_appointment_ids(beneficiary)
-        .iter()
-        .filter_map(|&id| state.appointment_view(id))
+        .filter_map(|id| state.appointment_view(id))
         .filter(|a| a.rescheduled_to.is_none())
         .collect();
     events.sort_unstable_by_key(|a| (a.start, a.id));
