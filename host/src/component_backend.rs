@@ -64,13 +64,11 @@ impl EngineBackend for ComponentBackend {
     }
 
     fn execute(&mut self, req: &Request) -> Result<Result<Executed, Refusal>, Trap> {
-        match self.engine.execute_recorded(req.clone()).map_err(trap)? {
-            Ok(r) => Ok(Ok(Executed {
-                outcome: r.outcome,
-                entry: r.entry,
-            })),
-            Err(body) => Ok(Err(refusal(body))),
-        }
+        Ok(self
+            .engine
+            .execute_recorded(req.clone())
+            .map_err(trap)?
+            .map_err(refusal))
     }
 
     fn query(

@@ -170,7 +170,14 @@ const JSON_FORM = {
   // How each variant is tagged in JSON: `{"type": case, ...fields}`
   // (internal), `{"type": case, "value": v}` (adjacent), `{case: v}`
   // (external, serde's default).
-  tagging: { command: 'internal', event: 'internal', query: 'internal', answer: 'adjacent', destination: 'external' },
+  tagging: {
+    command: 'internal',
+    event: 'internal',
+    query: 'internal',
+    answer: 'adjacent',
+    destination: 'external',
+    executed: 'external',
+  },
   // Fields serde leaves out (`skip_serializing_if`) when they hold this value.
   skipped: {
     'appointment-booked': { referral: undefined, 'follow-up-of': undefined, 'rescheduled-from': undefined, overbooked: false },
@@ -361,8 +368,23 @@ function attempt(call, okKey, okType) {
   }
 }
 
+/**
+ * `execute` returns `executed`: the new entry (whose `seq` and `events` are
+ * the outcome) or a replayed outcome, in one call. Both become core's
+ * outcome here; the entry is checked against the journal's last one.
+ */
 function execute(engine, request) {
-  return attempt(() => engine.execute(toWit(T('request'), request)), 'ok', T('outcome'));
+  const out = attempt(() => engine.execute(toWit(T('request'), request)), 'ok', T('executed'));
+  if (!out.ok) return out;
+  if (out.ok.recorded) {
+    const entry = out.ok.recorded;
+    const last = fromWit(T('entry'), engine.entriesAfter(engine.seq() - 1n)[0]);
+    if (!jsonEq(entry, last)) {
+      throw new Error(`execute returned ${JSON.stringify(entry)}, not the journal's last entry ${JSON.stringify(last)}`);
+    }
+    return { ok: { seq: entry.seq, events: entry.events, replayed: false } };
+  }
+  return { ok: out.ok.replayed };
 }
 
 function query(engine, step) {

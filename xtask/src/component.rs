@@ -5,7 +5,7 @@
 //!   the `component` feature and the size profile (symbols stripped), then
 //!   wit-component's `ComponentEncoder` (as a library: no CLI, no adapter,
 //!   no WASI). Checks that the component imports nothing, prints raw and
-//!   gzip sizes and fails over the 1 MB budget.
+//!   gzip sizes and fails over the 1.5 MB budget.
 //! - [`test_steps`]: the component steps of `cargo xtask test`.
 
 use crate::setup::{self, run};
@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The raw size budget of the component (issue 4): 1 MB.
-pub const RAW_BUDGET: u64 = 1000 * 1000;
+/// The raw size budget of the component: 1.5 MB (issue 16; it was 1 MB in
+/// issue 4). On a server its speed matters far more than its size.
+pub const RAW_BUDGET: u64 = 1500 * 1000;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm-release";
@@ -47,17 +48,19 @@ pub fn build(root: &Path) -> Result<()> {
         // `component-type` custom section wit-bindgen embeds survives it.
         // (The browser face keeps `debuginfo`: wasm-bindgen reads sections
         // that `strip = "symbols"` would not touch but `true` would.)
-        .env("CARGO_PROFILE_WASM_RELEASE_STRIP", "symbols")
-        // Opt-level "z" rather than the profile's "s". With snapshots
-        // (postcard codecs of the whole state) and `audit-trail-over`, "s"
-        // gives 1,097 KB, over the 1 MB budget; "z" gives 958 KB. "z" costs
-        // speed (booking 13 -> 18 µs, search 47 -> 56 µs when measured
-        // before snapshots; BENCHMARKS.md has today's figures), which a
-        // server spends far less on than on one fsync.
+        // `ENLACE_COMPONENT_STRIP=debuginfo` keeps the names, for profiles.
+        .env(
+            "CARGO_PROFILE_WASM_RELEASE_STRIP",
+            std::env::var("ENLACE_COMPONENT_STRIP").unwrap_or_else(|_| "symbols".into()),
+        )
+        // Opt-level "3" rather than the profile's "s" (issue 16): the
+        // fastest level within the 1.5 MB budget. Measured in one run
+        // (BENCHMARKS.md): "z" 960 KB, "s" ~1.1 MB, "3" 1,291 KB, and "3"
+        // is the fastest for booking and free-slot search alike.
         // `ENLACE_COMPONENT_OPT_LEVEL` overrides it for measurements.
         .env(
             "CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL",
-            std::env::var("ENLACE_COMPONENT_OPT_LEVEL").unwrap_or_else(|_| "z".into()),
+            std::env::var("ENLACE_COMPONENT_OPT_LEVEL").unwrap_or_else(|_| "3".into()),
         )
         .args(["build", "-p", "enlace-wasm", "--lib", "--target", TARGET])
         .args(["--profile", PROFILE, "--no-default-features"])

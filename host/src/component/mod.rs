@@ -53,9 +53,9 @@
 //!     },
 //! };
 //! match engine.execute_recorded(request)? {
-//!     Ok(recorded) => {
-//!         // Make `recorded.entry` durable, then acknowledge `recorded.outcome`.
-//!         assert_eq!(recorded.outcome.seq, 1);
+//!     Ok(executed) => {
+//!         // Make `executed.entry` durable, then acknowledge `executed.outcome`.
+//!         assert_eq!(executed.outcome.seq, 1);
 //!     }
 //!     Err(refusal) => eprintln!("{}: {}", refusal.code, refusal.message),
 //! }
@@ -64,6 +64,7 @@
 
 pub mod convert;
 
+use crate::backend::Executed;
 use chrono::{DateTime, Utc};
 use convert::{Bad, WitType};
 use enlace_core::{Actor, Answer, Entry, ErrorBody, Outcome, Query, Request, Verification};
@@ -387,15 +388,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A command the engine accepted, with the journal entry to make durable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
-    pub outcome: Outcome,
-    /// The new journal entry; `None` for an idempotent retry
-    /// (`outcome.replayed`), which changed nothing.
-    pub entry: Option<Entry>,
-}
-
 /// One network's engine running as a component instance.
 ///
 /// Methods take `&mut self`: an instance runs one call at a time. Run one
@@ -595,39 +587,45 @@ impl ComponentEngine {
     }
 
     /// Executes a command: decides, records, applies. A refusal changes
-    /// nothing.
+    /// nothing. (One call into the instance, which also returns the new
+    /// journal entry: this converts only the outcome.)
     pub fn execute(&mut self, request: Request) -> Refusable<Outcome> {
         let request = request.into_wit();
         match self.execute_wit(&request)? {
-            Ok(out) => Ok(Ok(Outcome::from_wit(out)?)),
+            Ok(wit::Executed::Recorded(entry)) => Ok(Ok(Outcome {
+                seq: entry.seq,
+                events: convert::lift(entry.events, "events")?,
+                replayed: false,
+            })),
+            Ok(wit::Executed::Replayed(out)) => Ok(Ok(Outcome::from_wit(out)?)),
             Err(e) => Ok(Err(lift_error(e))),
         }
     }
 
     /// [`ComponentEngine::execute`], plus the journal entry to make durable
-    /// before acknowledging the outcome (none for an idempotent retry).
-    pub fn execute_recorded(&mut self, request: Request) -> Refusable<Recorded> {
-        let outcome = match self.execute(request)? {
-            Ok(o) => o,
-            Err(e) => return Ok(Err(e)),
-        };
-        let entry = if outcome.replayed {
-            None
-        } else {
-            let mut entries = self.entries_after(outcome.seq - 1)?;
-            if entries.len() != 1 {
-                return Err(HostError::Convert {
-                    field: "entries_after".to_owned(),
-                    reason: format!(
-                        "expected the one entry of seq {}, got {}",
-                        outcome.seq,
-                        entries.len()
-                    ),
-                });
+    /// before acknowledging the outcome (none for an idempotent retry): both
+    /// come back from the same call.
+    pub fn execute_recorded(&mut self, request: Request) -> Refusable<Executed> {
+        let request = request.into_wit();
+        match self.execute_wit(&request)? {
+            Ok(wit::Executed::Recorded(entry)) => {
+                let entry = Entry::from_wit(entry)?;
+                let outcome = Outcome {
+                    seq: entry.seq,
+                    events: entry.events.clone(),
+                    replayed: false,
+                };
+                Ok(Ok(Executed {
+                    outcome,
+                    entry: Some(entry),
+                }))
             }
-            entries.pop()
-        };
-        Ok(Ok(Recorded { outcome, entry }))
+            Ok(wit::Executed::Replayed(out)) => Ok(Ok(Executed {
+                outcome: Outcome::from_wit(out)?,
+                entry: None,
+            })),
+            Err(e) => Ok(Err(lift_error(e))),
+        }
     }
 
     /// Answers `query` for `actor` at instant `now`.
@@ -643,7 +641,7 @@ impl ComponentEngine {
     pub fn execute_wit(
         &mut self,
         request: &wit::Request,
-    ) -> Result<Result<wit::Outcome, wit::Error>, HostError> {
+    ) -> Result<Result<wit::Executed, wit::Error>, HostError> {
         self.call(|api, store, h| api.call_execute(store, h, request))
     }
 

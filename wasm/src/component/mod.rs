@@ -145,13 +145,24 @@ impl GuestEngine for EngineResource {
             .map_err(to_wit_error)
     }
 
-    fn execute(&self, request: wit::Request) -> Result<wit::Outcome, wit::Error> {
+    fn execute(&self, request: wit::Request) -> Result<wit::Executed, wit::Error> {
         let request = Request::from_wit(request).map_err(|b| to_wit_error(b.into_error()))?;
-        self.0
-            .borrow_mut()
-            .execute(request)
-            .map(WitType::into_wit)
-            .map_err(to_wit_error)
+        let mut engine = self.0.borrow_mut();
+        let outcome = engine.execute(request).map_err(to_wit_error)?;
+        if outcome.replayed {
+            return Ok(wit::Executed::Replayed(outcome.into_wit()));
+        }
+        // A new entry, the last one held: the outcome is its seq and its
+        // events, which go across once, inside the entry.
+        let entry = engine
+            .journal()
+            .last()
+            .filter(|e| e.seq == outcome.seq)
+            .expect("execute holds the entry it just made");
+        Ok(wit::Executed::Recorded(convert::recorded(
+            entry,
+            outcome.events,
+        )))
     }
 
     fn query(

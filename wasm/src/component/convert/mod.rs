@@ -128,14 +128,180 @@ impl<T: WitType> WitType for Box<T> {
 }
 
 /// Instants: RFC 3339, as chrono's serde writes and reads them.
+///
+/// Every booking and every free slot carries instants both ways, and
+/// chrono's general formatter and parser were a tenth of a booking through
+/// the component and a third of a free-slot search (20 instants per
+/// answer, lifted on the host). So the shape both sides write, UTC
+/// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` with a year 0000-9999, is written and read
+/// by [`instant`] directly; anything else (offsets, leap seconds, other
+/// years, lowercase `t`…) goes through chrono, so the text written and the
+/// input accepted are exactly chrono's (`instant::tests` compares them).
 impl WitType for DateTime<Utc> {
     type Wit = String;
     fn into_wit(self) -> String {
-        self.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        instant::format(&self).unwrap_or_else(|| self.to_rfc3339_opts(SecondsFormat::AutoSi, true))
     }
     fn from_wit(w: String) -> Result<Self, Bad> {
+        if let Some(t) = instant::parse(w.as_bytes()) {
+            return Ok(t);
+        }
         w.parse::<DateTime<Utc>>()
             .map_err(|e| Bad::new(format!("{w:?} is not an RFC 3339 instant ({e})")))
+    }
+}
+
+/// The fast path of instants: chrono's text for the common shape, or
+/// `None` (the caller then asks chrono).
+mod instant {
+    use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`, as chrono's
+    /// `SecondsFormat::AutoSi` with `Z` writes it; `None` for years outside
+    /// 0..=9999 and leap seconds.
+    pub(super) fn format(t: &DateTime<Utc>) -> Option<String> {
+        let (date, time) = (t.date_naive(), t.time());
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let nano = time.nanosecond();
+        if nano >= 1_000_000_000 {
+            return None;
+        }
+        let mut buf = [0u8; 30];
+        let two = |buf: &mut [u8; 30], at: usize, v: u32| {
+            buf[at] = b'0' + (v / 10) as u8;
+            buf[at + 1] = b'0' + (v % 10) as u8;
+        };
+        two(&mut buf, 0, year / 100);
+        two(&mut buf, 2, year % 100);
+        buf[4] = b'-';
+        two(&mut buf, 5, date.month());
+        buf[7] = b'-';
+        two(&mut buf, 8, date.day());
+        buf[10] = b'T';
+        two(&mut buf, 11, time.hour());
+        buf[13] = b':';
+        two(&mut buf, 14, time.minute());
+        buf[16] = b':';
+        two(&mut buf, 17, time.second());
+        let mut len = 19;
+        let (mut frac, digits) = if nano == 0 {
+            (0, 0)
+        } else if nano.is_multiple_of(1_000_000) {
+            (nano / 1_000_000, 3)
+        } else if nano.is_multiple_of(1_000) {
+            (nano / 1_000, 6)
+        } else {
+            (nano, 9)
+        };
+        if digits > 0 {
+            buf[len] = b'.';
+            for i in (0..digits).rev() {
+                buf[len + 1 + i] = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            len += 1 + digits;
+        }
+        buf[len] = b'Z';
+        std::str::from_utf8(&buf[..=len]).ok().map(str::to_owned)
+    }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a valid date, hour <= 23,
+    /// minute and second <= 59); `None` for anything else.
+    pub(super) fn parse(s: &[u8]) -> Option<DateTime<Utc>> {
+        if s.len() < 20 || s[s.len() - 1] != b'Z' {
+            return None;
+        }
+        let digits = |from: usize, n: usize| -> Option<u32> {
+            s.get(from..from + n)?.iter().try_fold(0u32, |acc, &b| {
+                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+            })
+        };
+        let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+        if punct.iter().any(|&(i, c)| s[i] != c) {
+            return None;
+        }
+        let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+        let (hour, min, sec) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+        let nano = match s.len() - 20 {
+            0 => 0,
+            n @ 2..=10 if s[19] == b'.' => digits(20, n - 1)? * 10u32.pow(10 - n as u32),
+            _ => return None,
+        };
+        if hour > 23 || min > 59 || sec > 59 {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+        Some(date.and_hms_nano_opt(hour, min, sec, nano)?.and_utc())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use chrono::SecondsFormat;
+
+        fn chrono_parse(s: &str) -> Option<DateTime<Utc>> {
+            s.parse().ok()
+        }
+
+        #[test]
+        fn same_text_and_values_as_chrono() {
+            // Instants from year 0 to 9999, with every fraction shape.
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let (lo, hi) = (-62_167_219_200i64, 253_402_300_799i64);
+            for i in 0..200_000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let secs = lo + (x % (hi - lo + 1) as u64) as i64;
+                let nano = match i % 5 {
+                    0 => 0,
+                    1 => (x >> 40) as u32 % 1000 * 1_000_000,
+                    2 => (x >> 40) as u32 % 1_000_000 * 1000,
+                    3 => (x >> 34) as u32 % 1_000_000_000,
+                    _ => [1, 10, 100_000_000, 999_999_999][(x >> 60) as usize % 4],
+                };
+                let t = DateTime::from_timestamp(secs, nano).unwrap();
+                let text = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                assert_eq!(format(&t).as_deref(), Some(text.as_str()), "{t:?}");
+                assert_eq!(parse(text.as_bytes()), Some(t), "{text}");
+            }
+        }
+
+        #[test]
+        fn other_shapes_are_left_to_chrono_or_read_as_chrono_reads_them() {
+            for s in [
+                "2026-03-02T13:05:00Z",
+                "2026-03-02T13:05:00.5Z",
+                "2026-03-02T13:05:00.1234567891Z",
+                "2026-03-02T13:05:00.Z",
+                "2026-03-02t13:05:00Z",
+                "2026-03-02 13:05:00Z",
+                "2026-03-02T13:05:00z",
+                "2026-03-02T13:05:00+01:00",
+                "2026-03-02T13:05Z",
+                "2026-02-29T13:05:00Z",
+                "2024-02-29T13:05:00Z",
+                "2026-13-02T13:05:00Z",
+                "2026-03-02T24:00:00Z",
+                "2026-03-02T23:60:00Z",
+                "2016-12-31T23:59:60Z",
+                "2016-12-31T23:59:60.5Z",
+                "+2026-03-02T13:05:00Z",
+                "2026-03-02T13:05:00ZZ",
+                "2026-0a-02T13:05:00Z",
+                "",
+                "garbage",
+            ] {
+                if let Some(t) = parse(s.as_bytes()) {
+                    assert_eq!(Some(t), chrono_parse(s), "{s}");
+                }
+            }
+            // Leap seconds and years past 9999 are chrono's to write.
+            let leap = chrono_parse("2016-12-31T23:59:60Z").unwrap();
+            assert_eq!(format(&leap), None);
+            let far = DateTime::from_timestamp(253_402_300_800, 0).unwrap();
+            assert_eq!(format(&far), None);
+        }
     }
 }
 
@@ -246,6 +412,21 @@ record!(Actor => Actor { user, agency, facility, role });
 record!(Request => Request { actor, at, key, command });
 record!(Outcome => Outcome { seq, events, replayed });
 record!(Entry => Entry { seq, at, actor, command, key, digest, events, hash });
+
+/// The entry `execute` just made, with its events (the outcome's, moved
+/// rather than cloned a second time): `executed.recorded` of the WIT.
+pub fn recorded(entry: &Entry, events: Vec<enlace_core::Event>) -> wit::Entry {
+    wit::Entry {
+        seq: entry.seq,
+        at: entry.at.into_wit(),
+        actor: entry.actor.clone().into_wit(),
+        command: entry.command.clone(),
+        key: entry.key.clone(),
+        digest: entry.digest,
+        events: events.into_wit(),
+        hash: entry.hash.clone(),
+    }
+}
 record!(ChainBreak => ChainBreak { index, seq, reason });
 record!(Verification => Verification { entries, events, head, broken });
 
