@@ -6,9 +6,17 @@
 //! ```
 //!
 //! - `durable`: durable bookings per second with 64 concurrent HTTP clients
-//!   on loopback, next to the raw SQLite rate for the same rows written in
-//!   transactions of the same size on the same disk, in the same run; then
-//!   p50/p99 latency at half the measured rate (open loop).
+//!   on loopback, twice: clients in this process (reqwest), then `wrk` in
+//!   its own process (Debian package `wrk`, installed by the bench when
+//!   missing and run as root) with 64 connections, a Lua script that sends
+//!   each booking of a distinct free slot once, with its own idempotency key
+//!   and a clerk's bearer token; the count of new `appointment_booked` in
+//!   the journal must equal wrk's 2xx; then wrk again with the same number
+//!   of new bookings sent 20 to a request through `POST /v1/batch` (16
+//!   connections). Each is printed next to the raw SQLite rate for the
+//!   same rows written in transactions of the same size on the same disk,
+//!   in the same run; then p50/p99 latency at half the in-process rate
+//!   (open loop).
 //! - `national`: 400,000 bookings and 50,000 referral transitions through
 //!   the HTTP API, durable.
 //! - `cold`: server start-up with a 1,000,000-event journal: from a snapshot
@@ -257,6 +265,303 @@ fn metric(text: &str, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The commit histogram's totals from `/metrics`: (batches, commands).
+async fn batch_totals(base: &str) -> (f64, f64) {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (
+        metric(&text, "enlace_commit_batch_size_count{tenant=\"demo\"}"),
+        metric(&text, "enlace_commit_batch_size_sum{tenant=\"demo\"}"),
+    )
+}
+
+fn mean_batch(before: (f64, f64), after: (f64, f64)) -> usize {
+    ((after.1 - before.1) / (after.0 - before.0).max(1.0)).round() as usize
+}
+
+/// Bookings the external load generator sends (each a distinct free slot).
+const WRK_BOOKINGS: usize = 60_000;
+/// wrk's threads and connections: one thread per core, as many
+/// connections as the in-process clients.
+const WRK_THREADS: usize = 2;
+/// Bookings per `POST /v1/batch` request, and the connections that send them.
+const WRK_BATCH: usize = 20;
+const WRK_BATCH_CONNECTIONS: usize = 16;
+
+/// The wrk script: each wrk thread sends the bookings of its own file once
+/// each (one request per line: token, idempotency key and JSON body,
+/// tab-separated), counts the answers, and stops when every booking of its
+/// file has its answer. A connection with no booking left to send asks for
+/// `/v1/me` without a token: 401, never counted as 2xx, changes nothing
+/// (the same filler answers wrk's one call of `request()` when it checks
+/// the script, which sends nothing).
+/// Each thread writes `done-ID` (ok, failed, first send and last answer
+/// on CLOCK_MONOTONIC) for the bench to read.
+const WRK_SCRIPT: &str = r#"
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } enlace_timespec;
+int clock_gettime(int clk, enlace_timespec *tp);
+]]
+local function now()
+  local t = ffi.new("enlace_timespec")
+  ffi.C.clock_gettime(1, t)
+  return tonumber(t.tv_sec) + tonumber(t.tv_nsec) * 1e-9
+end
+
+local count = 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+end
+
+local reqs, n, sent, ok, failed, t0, filler, out, batched
+function init(args)
+  local dir = args[1]
+  batched = args[2] == "batch"
+  reqs = {}
+  n = 0
+  for line in io.lines(dir .. "/requests-" .. id .. ".tsv") do
+    local token, key, path, count, body =
+      line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+    }
+    if key ~= "" then headers["Idempotency-Key"] = key end
+    reqs[#reqs + 1] = wrk.format("POST", path, headers, body)
+    n = n + tonumber(count)
+  end
+  -- n counts bookings; requests are sent one per line. The first call of
+  -- request() gets the filler: wrk calls it once on thread 0's state to
+  -- check the script, and sends nothing then.
+  sent, ok, failed = -1, 0, 0
+  filler = wrk.format("GET", "/v1/me")
+  out = dir .. "/done-" .. id
+end
+
+function request()
+  if sent < 0 then
+    sent = 0
+    return filler
+  end
+  if sent < #reqs then
+    if sent == 0 then t0 = now() end
+    sent = sent + 1
+    return reqs[sent]
+  end
+  return filler
+end
+
+function response(status, headers, body)
+  if status == 401 then return end
+  if batched then
+    -- One answer per command: {"body": ..., "status": 200} when booked.
+    local _, booked = string.gsub(body, '"status":200}', "")
+    local _, all = string.gsub(body, '"status":%d+}', "")
+    ok = ok + booked
+    failed = failed + all - booked
+  elseif status == 200 then ok = ok + 1 else failed = failed + 1 end
+  if ok + failed == n then
+    local f = io.open(out, "w")
+    f:write(string.format("%d %d %.6f %.6f\n", ok, failed, t0, now()))
+    f:close()
+    wrk.thread:stop()
+  end
+end
+"#;
+
+/// The path of `wrk`, installing Debian's package when it is missing and
+/// this runs as root; `None` (with the reason printed) otherwise.
+fn ensure_wrk() -> Option<PathBuf> {
+    let find = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("wrk"))
+                .find(|p| p.is_file())
+        })
+    };
+    if let Some(p) = find() {
+        return Some(p);
+    }
+    println!("wrk is not installed: trying `apt-get install -y wrk` (Debian package)");
+    let installed = std::process::Command::new("apt-get")
+        .args(["install", "-y", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        println!(
+            "wrk could not be installed: run `DEBIAN_FRONTEND=noninteractive apt-get install -y wrk` as root, then this bench again"
+        );
+    }
+    find()
+}
+
+/// What wrk measured.
+struct WrkRun {
+    ok: usize,
+    failed: usize,
+    secs: f64,
+    /// wrk's own summary: responses, and responses that were not 2xx/3xx
+    /// (the 401 fillers and any refused booking).
+    responses: usize,
+    non_2xx: usize,
+}
+
+/// Runs wrk against `base` with `jobs` over `connections` connections and
+/// `WRK_THREADS` threads, every job sent exactly once: one request each,
+/// or, with `batch` > 1, up to `batch` jobs of one token per request to
+/// `POST /v1/batch` (each with its own key).
+async fn run_wrk(
+    wrk: &Path,
+    dir: &Path,
+    base: &str,
+    tokens: &[String],
+    jobs: &[Job],
+    connections: usize,
+    batch: usize,
+) -> WrkRun {
+    use std::io::Write;
+    let dir = dir.to_owned();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("booking.lua"), WRK_SCRIPT).unwrap();
+    for t in 0..WRK_THREADS {
+        let _ = std::fs::remove_file(dir.join(format!("done-{t}")));
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join(format!("requests-{t}.tsv"))).unwrap(),
+        );
+        let mine = jobs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % WRK_THREADS == t);
+        if batch <= 1 {
+            for (i, job) in mine {
+                writeln!(
+                    f,
+                    "{}\twrk-{i}\t{}\t1\t{}",
+                    tokens[job.token], job.path, job.body
+                )
+                .unwrap();
+            }
+        } else {
+            // A batch speaks for one actor: grouped by token, in order.
+            let mut by_token: std::collections::BTreeMap<usize, Vec<(usize, &Job)>> =
+                std::collections::BTreeMap::new();
+            for (i, job) in mine {
+                by_token.entry(job.token).or_default().push((i, job));
+            }
+            let mut lines = Vec::new();
+            for (token, list) in by_token {
+                for chunk in list.chunks(batch) {
+                    let commands: Vec<Value> = chunk
+                        .iter()
+                        .map(|(i, job)| json!({"method": "POST", "path": job.path, "key": format!("wrk-batch-{i}"), "body": job.body}))
+                        .collect();
+                    lines.push((
+                        chunk[0].0,
+                        token,
+                        chunk.len(),
+                        json!({ "commands": commands }),
+                    ));
+                }
+            }
+            // Sent in the jobs' order (start-major), as single requests are.
+            lines.sort_by_key(|l| l.0);
+            for (_, token, count, body) in lines {
+                writeln!(f, "{}\t\t/v1/batch\t{count}\t{body}", tokens[token]).unwrap();
+            }
+        }
+        f.flush().unwrap();
+    }
+    let mut child = std::process::Command::new(wrk)
+        .args([
+            &format!("-t{WRK_THREADS}"),
+            &format!("-c{connections}"),
+            "-d600s",
+            "--timeout",
+            "60s",
+            "-s",
+        ])
+        .arg(dir.join("booking.lua"))
+        .arg(base)
+        .arg("--")
+        .arg(&dir)
+        .arg(if batch > 1 { "batch" } else { "single" })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wrk");
+    let pid = child.id();
+    // wrk runs for a fixed duration: once every thread has its answers, a
+    // SIGINT ends it early (only wrk's main thread is left to take it).
+    let done: Vec<String> = loop {
+        let files: Vec<Option<String>> = (0..WRK_THREADS)
+            .map(|t| std::fs::read_to_string(dir.join(format!("done-{t}"))).ok())
+            .collect();
+        if files.iter().all(Option::is_some) {
+            break files.into_iter().flatten().collect();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("wrk ended ({status}) before every booking had its answer: {err}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (mut ok, mut failed, mut t0, mut t1) = (0, 0, f64::MAX, 0.0f64);
+    for d in done {
+        let f: Vec<&str> = d.split_whitespace().collect();
+        ok += f[0].parse::<usize>().unwrap();
+        failed += f[1].parse::<usize>().unwrap();
+        t0 = t0.min(f[2].parse().unwrap());
+        t1 = t1.max(f[3].parse().unwrap());
+    }
+    let responses = stdout
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let non_2xx = stdout
+        .lines()
+        .find(|l| l.contains("Non-2xx"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    for l in stdout.lines().filter(|l| l.contains("Socket errors")) {
+        println!("wrk: {}", l.trim());
+    }
+    WrkRun {
+        ok,
+        failed,
+        secs: t1 - t0,
+        responses,
+        non_2xx,
+    }
+}
+
+/// Journal entries of `data`'s tenant `demo` after `after`, up to `limit`.
+fn journal_rows(data: &Path, after: u64, limit: u64) -> Vec<enlace_core::Entry> {
+    let conn = enlace_host::journal::open_reader(&enlace_host::tenant::journal_path(data, "demo"))
+        .unwrap();
+    enlace_host::journal::read_after(&conn, after, limit).unwrap()
+}
+
 async fn durable(results: &mut serde_json::Map<String, Value>) {
     println!("\n## durable bookings/s with {CLIENTS} clients");
     let dir = bench_dir("durable");
@@ -265,31 +570,121 @@ async fn durable(results: &mut serde_json::Map<String, Value>) {
     let base_len = prepare(&data, &spec, |_| Vec::new());
     let tokens = clerk_tokens(&data, &spec);
     let n = 30_000;
-    let all = slots(&spec, n + 40_000);
+    let open_max = 40_000;
+    let all = slots(&spec, n + open_max + 2 * WRK_BOOKINGS);
     let (running, _) = start_server(&data).await;
     let base = format!("http://{}", running.addr);
+
+    // 1. In-process clients (reqwest, in this process, beside the server).
+    let before = batch_totals(&base).await;
     let jobs = Arc::new(booking_jobs(&all[..n], spec.beneficiaries, 0));
     let (ok, secs) = closed_loop(&base, &tokens, jobs).await;
     let rate = ok as f64 / secs;
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let batches = metric(&metrics, "enlace_commit_batch_size_count{tenant=\"demo\"}");
-    let commands = metric(&metrics, "enlace_commit_batch_size_sum{tenant=\"demo\"}");
-    let mean_batch = (commands / batches.max(1.0)).round() as usize;
+    let mean = mean_batch(before, batch_totals(&base).await);
     println!(
-        "server: {ok} durable bookings in {secs:.2} s = {rate:.0}/s (mean group commit {mean_batch} commands)"
+        "server, {CLIENTS} in-process clients: {ok} durable bookings in {secs:.2} s = {rate:.0}/s (mean group commit {mean} commands)"
     );
+    let rows = journal_rows(&data, base_len, ok as u64);
+    let raw = raw_sqlite(&bench_dir("durable-raw-in-process"), &rows, mean);
 
-    // p50/p99 at half that rate, open loop: requests are sent on a fixed
-    // schedule whatever the answers, and latency counts from the scheduled time.
+    // 2. wrk in its own process, the same number of connections.
+    let mut wrk_json = Value::Null;
+    let mut wrk_line = None;
+    let mut batch_line = None;
+    let wrk_from = base_len + ok as u64;
+    let wrk_slots = &all[n + open_max..];
+    if let Some(wrk) = ensure_wrk() {
+        // The raw rate swings with the other writers of this shared disk:
+        // measured just before wrk (on the in-process run's rows, same shape)
+        // and just after (on wrk's own rows), the ratio taken to their mean.
+        let raw_pre = raw_sqlite(&bench_dir("durable-raw-pre-wrk"), &rows, mean);
+        let before = batch_totals(&base).await;
+        let jobs = booking_jobs(&wrk_slots[..WRK_BOOKINGS], spec.beneficiaries, n + open_max);
+        let w = run_wrk(&wrk, &dir.join("wrk"), &base, &tokens, &jobs, CLIENTS, 1).await;
+        let mean_w = mean_batch(before, batch_totals(&base).await);
+        let wrate = w.ok as f64 / w.secs;
+        // Every 2xx is a durable booking of its own slot: the journal holds
+        // exactly that many new bookings.
+        let rows_w = journal_rows(&data, wrk_from, u64::MAX);
+        let booked = rows_w
+            .iter()
+            .flat_map(|e| &e.events)
+            .filter(|ev| ev.name() == "appointment_booked")
+            .count();
+        let wrk_2xx = w.responses - w.non_2xx;
+        println!(
+            "server, wrk ({WRK_THREADS} threads, {CLIENTS} connections, own process): {} durable bookings in {:.2} s = {wrate:.0}/s (mean group commit {mean_w} commands); {} refused; wrk: {} responses, {wrk_2xx} 2xx; journal: {booked} new appointment_booked",
+            w.ok, w.secs, w.failed, w.responses
+        );
+        assert_eq!(
+            booked, w.ok,
+            "journal bookings == 2xx counted by the script"
+        );
+        assert_eq!(booked, wrk_2xx, "journal bookings == wrk's 2xx");
+        let raw_post = raw_sqlite(&bench_dir("durable-raw-wrk"), &rows_w, mean_w);
+        let raw_w = (raw_pre + raw_post) / 2.0;
+        println!(
+            "raw SQLite, same {} rows in {mean_w}-row transactions: {raw_post:.0} rows/s ({raw_pre:.0} just before wrk, in-process rows in {mean}-row transactions); ratio server / raw with wrk: {:.2}",
+            rows_w.len(),
+            wrate / raw_w
+        );
+        wrk_line = Some((wrate, mean_w, raw_w, raw_pre, raw_post));
+        wrk_json = json!({"threads": WRK_THREADS, "connections": CLIENTS, "bookings": w.ok,
+            "refused": w.failed, "seconds": w.secs, "rate": wrate, "mean_batch": mean_w,
+            "raw_rate": raw_w, "raw_rate_before": raw_pre, "raw_rate_after": raw_post,
+            "ratio": wrate / raw_w, "journal_bookings": booked});
+
+        // 2b. The same through `POST /v1/batch`, as an agency importing
+        // bookings would: WRK_BATCH bookings of one clerk per request.
+        let from = journal_rows(&data, 0, u64::MAX).len() as u64;
+        let before = batch_totals(&base).await;
+        let jobs = booking_jobs(
+            &wrk_slots[WRK_BOOKINGS..],
+            spec.beneficiaries,
+            n + open_max + WRK_BOOKINGS,
+        );
+        let w = run_wrk(
+            &wrk,
+            &dir.join("wrk-batch"),
+            &base,
+            &tokens,
+            &jobs,
+            WRK_BATCH_CONNECTIONS,
+            WRK_BATCH,
+        )
+        .await;
+        let mean_b = mean_batch(before, batch_totals(&base).await);
+        let brate = w.ok as f64 / w.secs;
+        let rows_b = journal_rows(&data, from, u64::MAX);
+        let booked = rows_b
+            .iter()
+            .flat_map(|e| &e.events)
+            .filter(|ev| ev.name() == "appointment_booked")
+            .count();
+        println!(
+            "server, wrk with POST /v1/batch ({WRK_BATCH} bookings a request, {WRK_BATCH_CONNECTIONS} connections): {} durable bookings in {:.2} s = {brate:.0}/s (mean group commit {mean_b} commands); {} refused; wrk: {} responses; journal: {booked} new appointment_booked",
+            w.ok, w.secs, w.failed, w.responses
+        );
+        assert_eq!(booked, w.ok, "journal bookings == answers with status 200");
+        let raw_b = raw_sqlite(&bench_dir("durable-raw-batch"), &rows_b, mean_b);
+        println!(
+            "raw SQLite, same {} rows in {mean_b}-row transactions: {raw_b:.0} rows/s; ratio: {:.2}",
+            rows_b.len(),
+            brate / raw_b
+        );
+        batch_line = Some((brate, mean_b, raw_b));
+        wrk_json["batch"] = json!({"per_request": WRK_BATCH, "connections": WRK_BATCH_CONNECTIONS,
+            "bookings": w.ok, "refused": w.failed, "seconds": w.secs, "rate": brate,
+            "mean_batch": mean_b, "raw_rate": raw_b, "ratio": brate / raw_b});
+    }
+
+    // 3. p50/p99 at half the in-process rate, open loop: requests are sent
+    // on a fixed schedule whatever the answers, and latency counts from the
+    // scheduled time.
     let target = rate / 2.0;
     let secs_open = 10.0;
     let count = (target * secs_open) as usize;
-    let open_jobs = booking_jobs(&all[n..n + count.min(40_000)], spec.beneficiaries, n);
+    let open_jobs = booking_jobs(&all[n..n + count.min(open_max)], spec.beneficiaries, n);
     let interval = std::time::Duration::from_secs_f64(1.0 / target);
     let t0 = tokio::time::Instant::now();
     let http = reqwest::Client::builder()
@@ -341,26 +736,37 @@ async fn durable(results: &mut serde_json::Map<String, Value>) {
     );
     running.stop().await.unwrap();
 
-    // Raw SQLite on the same disk: the very rows the server wrote.
-    let conn = enlace_host::journal::open_reader(&enlace_host::tenant::journal_path(&data, "demo"))
-        .unwrap();
-    let rows = enlace_host::journal::read_after(&conn, base_len, ok as u64).unwrap();
-    let raw = raw_sqlite(&dir, &rows, mean_batch);
     let raw_single = raw_sqlite(
         &bench_dir("durable-single"),
         &rows[..rows.len().min(300)],
         1,
     );
     println!(
-        "raw SQLite, same {} rows in {mean_batch}-row transactions: {raw:.0} rows/s; 1-row transactions: {raw_single:.0} rows/s",
-        rows.len()
+        "\n| load | server bookings/s | mean group commit | raw SQLite rows/s, same rows and transaction size | ratio |"
     );
-    println!("ratio server / raw: {:.2}", rate / raw);
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {CLIENTS} in-process clients (reqwest) | {rate:.0} | {mean} | {raw:.0} | {:.2} |",
+        rate / raw
+    );
+    if let Some((wrate, mean_w, raw_w, raw_pre, raw_post)) = wrk_line {
+        println!(
+            "| wrk, own process, {CLIENTS} connections | {wrate:.0} | {mean_w} | {raw_w:.0} (mean of {raw_pre:.0} before, {raw_post:.0} after) | {:.2} |",
+            wrate / raw_w
+        );
+    }
+    if let Some((brate, mean_b, raw_b)) = batch_line {
+        println!(
+            "| wrk, POST /v1/batch, {WRK_BATCH} bookings a request, {WRK_BATCH_CONNECTIONS} connections | {brate:.0} | {mean_b} | {raw_b:.0} | {:.2} |",
+            brate / raw_b
+        );
+    }
+    println!("raw SQLite, 1-row transactions: {raw_single:.0} rows/s");
     results.insert(
         "durable".into(),
-        json!({"clients": CLIENTS, "bookings": ok, "seconds": secs, "rate": rate, "mean_batch": mean_batch,
+        json!({"clients": CLIENTS, "bookings": ok, "seconds": secs, "rate": rate, "mean_batch": mean,
                "raw_rate": raw, "raw_single_row_rate": raw_single, "ratio": rate / raw,
-               "open_loop_rate": target, "p50_ms": p50, "p99_ms": p99}),
+               "open_loop_rate": target, "p50_ms": p50, "p99_ms": p99, "wrk": wrk_json}),
     );
 }
 

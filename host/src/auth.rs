@@ -2,8 +2,14 @@
 //!
 //! A token maps to one tenant and one actor (agency, facility, role, user).
 //! Only its SHA-256 is stored: the token itself is shown once, when the CLI
-//! creates it. The server looks the hash up on every request, so a token
-//! revoked with the CLI stops working at once, even while the server runs.
+//! creates it. Live tokens are cached in memory by their hash; before every
+//! lookup the registry asks SQLite whether another connection (the CLI's
+//! `token revoke`, in another process) has changed the database since the
+//! cache was filled (`PRAGMA data_version`, answered from the WAL index in
+//! shared memory, no disk read), and empties the cache if so; a revocation
+//! through this registry empties it directly. So a revoked token stops
+//! working at once, even while the server runs, and a live one costs a
+//! hash and a map lookup instead of a query and a JSON parse.
 //! Authorization is not decided here: the actor goes to the engine, which
 //! decides what it may do.
 
@@ -12,6 +18,7 @@ use enlace_core::Actor;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -57,7 +64,19 @@ pub struct Principal {
 #[derive(Debug)]
 pub struct Registry {
     conn: Mutex<Connection>,
+    cache: Mutex<TokenCache>,
 }
+
+/// Principals of live tokens by SHA-256, valid while the database's
+/// `data_version` is `version`.
+#[derive(Debug, Default)]
+struct TokenCache {
+    version: i64,
+    principals: HashMap<[u8; 32], Principal>,
+}
+
+/// Most principals cached; past this the cache starts again empty.
+const CACHE_MAX: usize = 100_000;
 
 /// SHA-256 of a token, lowercase hex.
 pub fn hash_token(token: &str) -> String {
@@ -91,12 +110,17 @@ impl Registry {
         conn.execute_batch(SCHEMA)?;
         Ok(Registry {
             conn: Mutex::new(conn),
+            cache: Mutex::new(TokenCache::default()),
         })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, TokenCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a tenant; an existing one is left as it is.
@@ -193,10 +217,14 @@ impl Registry {
 
     /// Revokes a token by id. Returns false when there is no such live token.
     pub fn revoke(&self, id: i64) -> Result<bool> {
-        let n = self.conn().execute(
+        let conn = self.conn();
+        let n = conn.execute(
             "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now()],
         )?;
+        // This connection's own writes leave its data_version as it was:
+        // forget every cached principal here, before the lock is let go.
+        self.cache().principals.clear();
         Ok(n == 1)
     }
 
@@ -205,12 +233,28 @@ impl Registry {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
             return Ok(None);
         }
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let conn = self.conn();
+        // Changed by another connection since the cache was filled (a
+        // revocation by the CLI, say): start again from the database.
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        {
+            let mut cache = self.cache();
+            if cache.version != version {
+                cache.principals.clear();
+                cache.version = version;
+            }
+            if let Some(p) = cache.principals.get(&hash) {
+                return Ok(Some(p.clone()));
+            }
+        }
         let mut stmt = conn.prepare_cached(
             "SELECT id, tenant, actor FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
         )?;
         let row = stmt
-            .query_row([hash_token(token)], |r| {
+            .query_row([crate::component::hex(&hash)], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
@@ -218,14 +262,24 @@ impl Registry {
                 ))
             })
             .optional()?;
-        match row {
-            Some((token_id, tenant, actor)) => Ok(Some(Principal {
-                token_id,
-                tenant,
-                actor: serde_json::from_str(&actor)?,
-            })),
-            None => Ok(None),
+        let Some((token_id, tenant, actor)) = row else {
+            return Ok(None);
+        };
+        let principal = Principal {
+            token_id,
+            tenant,
+            actor: serde_json::from_str(&actor)?,
+        };
+        // Still under the connection's lock: a revocation through this
+        // registry cannot slip between the query and the insert.
+        let mut cache = self.cache();
+        if cache.version == version {
+            if cache.principals.len() >= CACHE_MAX {
+                cache.principals.clear();
+            }
+            cache.principals.insert(hash, principal.clone());
         }
+        Ok(Some(principal))
     }
 }
 
@@ -260,5 +314,31 @@ mod tests {
         assert!(!reg.revoke(id).unwrap());
         assert!(reg.authenticate(&token).unwrap().is_none());
         assert!(reg.tokens(None).unwrap()[0].revoked_at.is_some());
+    }
+
+    #[test]
+    fn a_cached_token_revoked_anywhere_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path()).unwrap();
+        reg.create_tenant("t").unwrap();
+        let actor = Actor::new("u", "ag", Some("F1"), Role::Clerk);
+        let (id1, t1) = reg.create_token("t", &actor, "a").unwrap();
+        let (id2, t2) = reg.create_token("t", &actor, "b").unwrap();
+        // Both cached by their first use.
+        for t in [&t1, &t2, &t1, &t2] {
+            assert!(reg.authenticate(t).unwrap().is_some());
+        }
+        // Revoked through this registry: refused on the next request.
+        assert!(reg.revoke(id1).unwrap());
+        assert!(reg.authenticate(&t1).unwrap().is_none());
+        assert!(reg.authenticate(&t2).unwrap().is_some());
+        // Revoked through another connection, as the CLI does from its own
+        // process: refused on the next request too.
+        let other = Registry::open(dir.path()).unwrap();
+        assert!(other.revoke(id2).unwrap());
+        assert!(reg.authenticate(&t2).unwrap().is_none());
+        // A token created elsewhere works at once as well.
+        let (_, t3) = other.create_token("t", &actor, "c").unwrap();
+        assert!(reg.authenticate(&t3).unwrap().is_some());
     }
 }

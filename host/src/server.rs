@@ -39,6 +39,11 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // Answers go out as soon as they are written: an answer waits for its
+    // commit already, it should not wait for Nagle's timer as well.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let app = Arc::new(App::new(registry, tenants.clone(), config.max_body_bytes));
     let router = http::router(app, Some(config.web_root.clone()));
     let router = match http::cors(&config.cors_origins) {

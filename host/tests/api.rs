@@ -936,3 +936,171 @@ async fn every_route_is_documented_and_served() {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 }
+
+/// Tokens are cached in the server's memory; a token revoked with the CLI
+/// (another process) while the server runs is refused on the very next
+/// request, and a token created meanwhile works at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_while_the_server_runs_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seed(&data, "demo");
+    let clerk = token(
+        &data,
+        "demo",
+        "soon.gone",
+        "imss-bienestar",
+        Some("F0001"),
+        "clerk",
+    );
+    let server = Server::start(&data);
+    let api = server.client(&clerk);
+    // Used, hence cached.
+    for _ in 0..3 {
+        let (s, me) = api.get("/v1/me").await.unwrap();
+        assert_eq!(s, 200, "{me}");
+    }
+    let listed =
+        String::from_utf8_lossy(&common::cli(&data, &["token", "list", "--tenant", "demo"]).stdout)
+            .to_string();
+    let id = listed
+        .lines()
+        .find(|l| l.contains("soon.gone"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        common::cli(&data, &["token", "revoke", &id])
+            .status
+            .success()
+    );
+    let (s, v) = api.get("/v1/me").await.unwrap();
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{v}"
+    );
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/appointments",
+            Some(
+                &json!({"agenda": "F0001-A01", "start": "2030-01-07T15:00:00Z",
+                         "beneficiary": "MX-10000001"}),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 401, "{v}");
+    let fresh = token(
+        &data,
+        "demo",
+        "new.clerk",
+        "imss-bienestar",
+        Some("F0001"),
+        "clerk",
+    );
+    let (s, me) = server.client(&fresh).get("/v1/me").await.unwrap();
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["actor"]["user"], "new.clerk");
+}
+
+/// `POST /v1/batch`: each command its own key and answer, in order; one
+/// malformed command refuses the whole batch with its code and index and
+/// nothing changes; a retry replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answers_each_command_and_bad_input_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = seed(&data, "demo");
+    let server = Server::start(&data);
+    let admin = server.client(&tokens["admin"]);
+    let clerk = server.client(&tokens["clinic-clerk"]);
+    let slots = common::agenda_slots(&admin, "F0001-A01", 10).await;
+    let booking = |i: usize, b: &str| {
+        json!({"method": "POST", "path": "/v1/appointments", "key": format!("import-{i}"),
+               "body": {"agenda": "F0001-A01", "start": slots[i].0, "beneficiary": b}})
+    };
+    let len = || journal(&data, "demo").len();
+    let before = len();
+
+    // Bad input: 400 with a stable code (and the command's index), nothing changes.
+    let good = booking(0, "MX-10000001");
+    let long: Vec<Value> = (0..1001).map(|_| good.clone()).collect();
+    let bad: Vec<(Value, &str, Option<&str>)> = vec![
+        (json!({"commands": []}), "empty_batch", None),
+        (json!({"commands": long}), "batch_too_large", None),
+        (
+            json!({"commands": [good], "also": 1}),
+            "unknown_field",
+            None,
+        ),
+        (json!([good]), "invalid_body", None),
+        (
+            json!({"commands": [good, {"method": "GET", "path": "/v1/services"}]}),
+            "unknown_route",
+            Some("1"),
+        ),
+        (
+            json!({"commands": [good, {"method": "POST", "path": "/v1/appointments", "body": {"agenda": "F0001-A01"}}]}),
+            "invalid_body",
+            Some("1"),
+        ),
+        (
+            json!({"commands": [good, good, {"method": "POST", "path": "/v1/appointments",
+                   "body": {"agenda": "F0001-A01", "start": "1800-01-01T00:00:00Z", "beneficiary": "MX-10000001"}}]}),
+            "absurd_date",
+            Some("2"),
+        ),
+    ];
+    for (body, code, index) in bad {
+        let (s, v) = clerk.post("/v1/batch", &body, None).await.unwrap();
+        assert_eq!((s, v["code"].as_str()), (400, Some(code)), "{v}");
+        assert_eq!(v["details"]["index"].as_str(), index, "{v}");
+        assert_eq!(len(), before, "{code}: nothing changed");
+    }
+    let (s, v) = server
+        .client("")
+        .post("/v1/batch", &json!({"commands": [good]}), None)
+        .await
+        .unwrap();
+    assert_eq!((s, v["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(len(), before);
+
+    // Three bookings and one refused (the first slot again, another person):
+    // each its own answer, in order.
+    let batch = json!({"commands": [
+        booking(0, "MX-10000001"), booking(1, "MX-10000002"), booking(2, "MX-10000003"),
+        {"method": "POST", "path": "/v1/appointments", "key": "import-x",
+         "body": {"agenda": "F0001-A01", "start": slots[1].0, "beneficiary": "MX-10000004"}}
+    ]});
+    let (s, v) = clerk.post("/v1/batch", &batch, None).await.unwrap();
+    assert_eq!(s, 200, "{v}");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    let mut ids = Vec::new();
+    for r in &results[..3] {
+        assert_eq!(r["status"], 200, "{r}");
+        assert_eq!(r["body"]["events"][0]["type"], "appointment_booked", "{r}");
+        assert_eq!(r["body"]["replayed"], false, "{r}");
+        ids.push(r["body"]["events"][0]["appointment"].clone());
+    }
+    assert!(
+        results[3]["status"].as_u64().unwrap() >= 400,
+        "{}",
+        results[3]
+    );
+    assert!(results[3]["body"]["code"].is_string());
+    assert_eq!(len(), before + 3);
+
+    // The same batch again: the three replay (same appointments), nothing new.
+    let (s, v) = clerk.post("/v1/batch", &batch, None).await.unwrap();
+    assert_eq!(s, 200, "{v}");
+    for (r, id) in v["results"].as_array().unwrap().iter().zip(&ids) {
+        assert_eq!(r["status"], 200, "{r}");
+        assert_eq!(r["body"]["replayed"], true, "{r}");
+        assert_eq!(&r["body"]["events"][0]["appointment"], id, "{r}");
+    }
+    assert_eq!(len(), before + 3);
+}

@@ -6,6 +6,7 @@
 //! engine (malformed JSON, unknown fields, wrong types, absurd dates,
 //! oversized bodies) and answers engine refusals with their status.
 
+pub mod batch;
 pub mod error;
 pub mod fhir;
 pub mod openapi;
@@ -57,7 +58,8 @@ impl App {
                     .iter()
                     .map(|r| r.id.to_owned())
                     .chain(["healthz", "metrics", "openapi"].map(str::to_owned))
-                    .chain(fhir::ENDPOINTS.iter().map(|e| e.id.to_owned())),
+                    .chain(fhir::ENDPOINTS.iter().map(|e| e.id.to_owned()))
+                    .chain(["batch".to_owned()]),
             ),
             max_body,
             openapi: openapi::document().to_pretty_json().unwrap_or_default(),
@@ -105,6 +107,24 @@ pub fn router(app: Arc<App>, web_root: Option<PathBuf>) -> Router {
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found));
     r = fhir::routes(r, &app, n + 3);
+    let a4 = app.clone();
+    let batch_metric = n + 3 + fhir::ENDPOINTS.len();
+    r = r.route(
+        batch::PATH,
+        axum::routing::on(
+            filter(batch::METHOD),
+            move |headers: HeaderMap, body: Body| async move {
+                let a = a4.clone();
+                observed(a4, batch_metric, async move {
+                    batch::handle(&a, headers, body)
+                        .await
+                        .unwrap_or_else(IntoResponse::into_response)
+                })
+                .await
+            },
+        )
+        .fallback(method_not_allowed),
+    );
     match web_root.filter(|p| p.is_dir()) {
         Some(root) => r.fallback_service(
             tower_http::services::ServeDir::new(root).append_index_html_on_directories(true),
@@ -491,18 +511,34 @@ pub(crate) fn build_command(
     path: &[(String, String)],
     bytes: &[u8],
 ) -> Result<enlace_core::Command, ApiError> {
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        if wrap.is_some() {
+    let body: Option<Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        })?)
+    };
+    build_command_from(route, ty, wrap, path, body)
+}
+
+/// Builds an engine command from the parsed body (`None`: none given) and
+/// the path.
+pub(crate) fn build_command_from(
+    route: &Route,
+    ty: &str,
+    wrap: Option<&str>,
+    path: &[(String, String)],
+    body: Option<Value>,
+) -> Result<enlace_core::Command, ApiError> {
+    let body = match body {
+        Some(b) => b,
+        None if wrap.is_some() => {
             return Err(ApiError::bad_request(
                 "missing_body",
                 "this request needs a JSON body",
             ));
         }
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        })?
+        None => Value::Object(Map::new()),
     };
     let mut obj = match wrap {
         Some(field) => {
@@ -547,6 +583,9 @@ pub(crate) fn build_command(
 /// anywhere in a request, before the engine sees them.
 pub(crate) fn check_dates(v: &Value, path: &mut String) -> Result<(), ApiError> {
     match v {
+        // Only a string that starts like a date (`YYYY-`) can be one: ids,
+        // names and codes skip the two parse attempts.
+        Value::String(s) if !looks_like_date(s) => Ok(()),
         Value::String(s) => {
             let year = s
                 .parse::<NaiveDate>()
@@ -586,6 +625,16 @@ pub(crate) fn check_dates(v: &Value, path: &mut String) -> Result<(), ApiError> 
         }
         _ => Ok(()),
     }
+}
+
+/// A year of four or more digits, maybe signed, then `-`: how every date
+/// and time `check_dates` reads starts (chrono reads `+12345-01-01` and
+/// skips leading spaces too).
+fn looks_like_date(s: &str) -> bool {
+    let s = s.trim_start();
+    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    digits >= 4 && b.get(digits) == Some(&b'-')
 }
 
 /// One entry of the event feed.
@@ -679,5 +728,12 @@ mod tests {
         assert_eq!(e.body.details["field"], "a[0].b");
         assert!(check_dates(&json!({"t": "9999-12-31T00:00:00Z"}), &mut String::new()).is_err());
         assert!(check_dates(&json!({"t": "2026-12-31T00:00:00Z"}), &mut String::new()).is_ok());
+        for far in ["+12345-01-01", "-0001-01-01", " 0001-01-01"] {
+            assert!(
+                check_dates(&json!({"t": far}), &mut String::new()).is_err(),
+                "{far}"
+            );
+        }
+        assert!(check_dates(&json!({"t": "F0001-A01"}), &mut String::new()).is_ok());
     }
 }

@@ -114,6 +114,109 @@ fn error_ref() -> utoipa::openapi::RefOr<Schema> {
 }
 
 /// The whole document.
+/// `POST /v1/batch` (`super::batch`).
+fn batch_item() -> PathItem {
+    let item = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "method",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["POST", "PUT"])),
+        )
+        .required("method")
+        .property(
+            "path",
+            ObjectBuilder::new().schema_type(Type::String).description(Some(
+                "A command route's path with its ids filled in, not percent-encoded: `/v1/appointments`, `/v1/referrals/12/accept`.",
+            )),
+        )
+        .required("path")
+        .property(
+            "key",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(200))
+                .description(Some("This command's idempotency key (the route's `Idempotency-Key`).")),
+        )
+        .property(
+            "body",
+            ObjectBuilder::new().description(Some("The body the route takes; omitted when it takes none.")),
+        )
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "commands",
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .items(item)
+                .min_items(Some(1))
+                .max_items(Some(super::batch::MAX_COMMANDS)),
+        )
+        .required("commands")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    let example = json!({"commands": [
+        {"method": "POST", "path": "/v1/appointments", "key": "import-2026-0001",
+         "body": {"agenda": "F0001-A01", "start": "2026-03-02T15:00:00Z", "beneficiary": "MX-10000001"}},
+        {"method": "POST", "path": "/v1/appointments/7/cancel", "key": "import-2026-0002",
+         "body": {"reason": "patient request"}}
+    ]});
+    let result = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("status", ObjectBuilder::new().schema_type(Type::Integer))
+        .required("status")
+        .property(
+            "body",
+            ObjectBuilder::new().description(Some(
+                "What the route answers with that status: an `Outcome` for 200, an `Error` otherwise.",
+            )),
+        )
+        .required("body");
+    let ok = ObjectBuilder::new().schema_type(Type::Object).property(
+        "results",
+        utoipa::openapi::schema::ArrayBuilder::new().items(result),
+    );
+    let mut op = OperationBuilder::new()
+        .operation_id(Some("batch"))
+        .tag("batch")
+        .summary(Some(
+            "Many commands in one request (imports): each with its own idempotency key and its own answer, in order.",
+        ))
+        .description(Some(
+            "Every command is checked before any is decided: one malformed command refuses the whole request (400 with its code and `details.index`) and nothing changes. Otherwise each command is decided in order and answered as its route would answer it (`results[i].status`, `results[i].body`); each is durable on its own, so retrying the batch with the same keys replays what was done.",
+        ))
+        .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(body))
+                        .example(Some(example))
+                        .build(),
+                )
+                .build(),
+        ))
+        .response(
+            "200",
+            json_response("One answer per command, in order.", ok.into()).build(),
+        );
+    for (status, text) in [
+        (
+            "400",
+            "A malformed batch or command (`malformed_json`, `invalid_body`, `unknown_field`, `empty_batch`, `batch_too_large`, `unknown_route`, `absurd_date`, …; `details.index` names the command): nothing was decided.",
+        ),
+        ("401", "Missing, unknown or revoked token."),
+        ("413", "The body is larger than the server accepts."),
+    ] {
+        op = op.response(status, json_response(text, error_ref()).build());
+    }
+    PathItem::new(HttpMethod::Post, op.build())
+}
+
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
     let mut items: Vec<(&str, PathItem)> = Vec::new();
@@ -338,6 +441,7 @@ pub fn document() -> OpenApi {
         }
         items.push((e.path, PathItem::new(HttpMethod::Get, op.build())));
     }
+    items.push((super::batch::PATH, batch_item()));
     // Several methods on one path are merged into one path item.
     let mut merged: Vec<(&str, PathItem)> = Vec::new();
     for (path, item) in items {
@@ -416,9 +520,10 @@ mod tests {
                 r.path
             );
         }
+        assert!(ops.contains(&("POST".to_owned(), super::super::batch::PATH.to_owned())));
         assert_eq!(
             ops.len(),
-            ROUTES.len() + 3 + super::super::fhir::ENDPOINTS.len()
+            ROUTES.len() + 3 + super::super::fhir::ENDPOINTS.len() + 1
         );
         let v = serde_json::to_value(&doc).unwrap();
         assert_eq!(v["openapi"], "3.1.0");
