@@ -124,60 +124,42 @@ pub struct Verification {
 }
 
 /// Verifies a journal from its first entry. Reports the first entry that
-/// does not match. Natively, a long journal is verified on every core the
-/// machine offers (see [`verify_parallel`]); the answer is the same.
+/// does not match.
 pub fn verify(entries: &[Entry]) -> Verification {
-    #[cfg(not(target_arch = "wasm32"))]
-    if entries.len() >= PARALLEL_FROM {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        return verify_parallel(entries, threads);
-    }
     verify_from(entries, 0, "")
 }
 
-/// Below this many entries, a second thread costs more than it saves.
-#[cfg(not(target_arch = "wasm32"))]
-const PARALLEL_FROM: usize = 4096;
+/// The ranges of `parts` contiguous parts of a journal of `len` entries, for
+/// a face that verifies it on several threads (core runs none itself):
+/// [`verify_part`] each, then [`join_parts`] in order.
+pub fn parts(len: usize, parts: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let size = len.div_ceil(parts.clamp(1, len.max(1))).max(1);
+    (0..len).step_by(size).map(move |s| s..(s + size).min(len))
+}
 
-/// Verifies a journal from its first entry on up to `threads` threads.
-///
-/// Each thread verifies one contiguous part from the stored hash of the
-/// entry before it. A part's first link is only as good as that stored hash,
-/// which the part before checks; the parts' answers are therefore joined in
-/// order and the first break wins, which gives exactly [`verify_from`]'s
-/// answer.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn verify_parallel(entries: &[Entry], threads: usize) -> Verification {
-    let threads = threads.clamp(1, entries.len().max(1));
-    if threads == 1 {
-        return verify_from(entries, 0, "");
-    }
-    let part = entries.len().div_ceil(threads);
-    let parts: Vec<Verification> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..entries.len())
-            .step_by(part)
-            .map(|start| {
-                let chunk = &entries[start..(start + part).min(entries.len())];
-                let (after, prev) = match start.checked_sub(1) {
-                    Some(i) => (entries[i].seq, entries[i].hash.as_str()),
-                    None => (0, ""),
-                };
-                scope.spawn(move || verify_from(chunk, after, prev))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+/// Verifies `entries[range]` of a journal held from its first entry, from
+/// the stored hash of the entry before the range. That first link is only
+/// as good as the stored hash, which the part before checks: hence
+/// [`join_parts`].
+pub fn verify_part(entries: &[Entry], range: std::ops::Range<usize>) -> Verification {
+    let (after, prev) = match range.start.checked_sub(1).and_then(|i| entries.get(i)) {
+        Some(e) => (e.seq, e.hash.as_str()),
+        None => (0, ""),
+    };
+    verify_from(entries.get(range).unwrap_or_default(), after, prev)
+}
+
+/// Joins the verifications of consecutive parts, in order: the first break
+/// wins, as it would in one pass, so the answer is exactly [`verify`]'s.
+pub fn join_parts(parts: impl IntoIterator<Item = Verification>) -> Verification {
     let mut joined = Verification {
         entries: 0,
         events: 0,
         head: String::new(),
         broken: None,
     };
-    for (i, v) in parts.into_iter().enumerate() {
-        let offset = (i * part) as u64;
+    for v in parts {
+        let offset = joined.entries;
         joined.entries += v.entries;
         joined.events += v.events;
         // A part's head is its last verified hash, or the one before it.
@@ -185,7 +167,7 @@ pub fn verify_parallel(entries: &[Entry], threads: usize) -> Verification {
         if let Some(mut b) = v.broken {
             b.index += offset;
             joined.broken = Some(b);
-            return joined;
+            break;
         }
     }
     joined

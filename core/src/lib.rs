@@ -26,7 +26,7 @@ pub mod journal;
 pub mod priority;
 pub mod query;
 pub mod referral;
-mod rfc3339;
+pub mod rfc3339;
 mod slot;
 pub mod snapshot;
 pub mod state;

@@ -17,11 +17,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
 
 /// The longest text the fast path writes: `9999-12-31T23:59:60.999999999Z`.
-const MAX: usize = 30;
+pub const MAX: usize = 30;
 
 /// Writes `t` as chrono's `Serialize` would (`SecondsFormat::AutoSi`, `Z`)
 /// into `buf`, returning the length; `None` for years outside 0..=9999.
-pub(crate) fn write(t: &DateTime<Utc>, buf: &mut [u8; MAX]) -> Option<usize> {
+pub fn write(t: &DateTime<Utc>, buf: &mut [u8; MAX]) -> Option<usize> {
     let secs = t.timestamp();
     let mut nano = t.timestamp_subsec_nanos();
     let days = secs.div_euclid(86_400);
@@ -97,14 +97,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// `Serialize`, the same parsing as its `Deserialize`. With the
 /// `small-code` feature (the browser package) chrono writes it.
 #[cfg(feature = "small-code")]
-pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     serde::Serialize::serialize(t, s)
 }
 
 /// `#[serde(with = "crate::rfc3339")]`: the same text as chrono's
 /// `Serialize`, the same parsing as its `Deserialize`.
 #[cfg(not(feature = "small-code"))]
-pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; MAX];
     match write(t, &mut buf) {
         // The buffer holds ASCII digits and separators only.
@@ -113,7 +113,7 @@ pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok,
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     DateTime::<Utc>::deserialize(d)
 }
 

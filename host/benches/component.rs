@@ -211,23 +211,7 @@ fn main() {
         native.execute(r.clone()).unwrap();
         component.execute(r.clone()).unwrap().unwrap();
     }
-    let clerk = Actor::new(
-        "registro",
-        synth::CLINIC_AGENCY,
-        Some(&synth::facility_id(0)),
-        enlace_core::Role::Clerk,
-    );
-    let now: DateTime<Utc> = spec.start;
-    let query = Query::FreeSlots {
-        service: "prenatal".into(),
-        region: None,
-        tier: None,
-        facilities: vec![],
-        from: now,
-        to: now + Duration::days(14),
-        limit: 10,
-        for_referral: false,
-    };
+    let (clerk, now, query) = prenatal_search(&spec);
     let expected = native.query(&clerk, &query, now).unwrap();
     assert!(matches!(&expected, Answer::FreeSlots(s) if s.len() == 10));
     assert_eq!(
@@ -393,23 +377,7 @@ fn profile(what: &str, path: &std::path::Path, spec: &Spec, base: &Engine, reque
         .unwrap()
         .snapshot()
         .unwrap();
-    let clerk = Actor::new(
-        "registro",
-        synth::CLINIC_AGENCY,
-        Some(&synth::facility_id(0)),
-        enlace_core::Role::Clerk,
-    );
-    let now: DateTime<Utc> = spec.start;
-    let query = Query::FreeSlots {
-        service: "prenatal".into(),
-        region: None,
-        tier: None,
-        facilities: vec![],
-        from: now,
-        to: now + Duration::days(14),
-        limit: 10,
-        for_referral: false,
-    };
+    let (clerk, now, query) = prenatal_search(spec);
     if what == "hash" {
         // What a host-provided SHA-256 would cost instead of the guest's:
         // hashing a booking entry's JSON natively, and a call into the
@@ -460,6 +428,29 @@ fn profile(what: &str, path: &std::path::Path, spec: &Spec, base: &Engine, reque
         );
     }
     eprintln!("{ops} ops in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// The free-slot search measured: the earliest 10 prenatal slots in the
+/// whole network over two weeks, asked by a first-level clerk.
+fn prenatal_search(spec: &Spec) -> (Actor, DateTime<Utc>, Query) {
+    let clerk = Actor::new(
+        "registro",
+        synth::CLINIC_AGENCY,
+        Some(&synth::facility_id(0)),
+        enlace_core::Role::Clerk,
+    );
+    let now: DateTime<Utc> = spec.start;
+    let query = Query::FreeSlots {
+        service: "prenatal".into(),
+        region: None,
+        tier: None,
+        facilities: vec![],
+        from: now,
+        to: now + Duration::days(14),
+        limit: 10,
+        for_referral: false,
+    };
+    (clerk, now, query)
 }
 
 fn fmt(v: f64) -> String {

@@ -134,8 +134,9 @@ impl<T: WitType> WitType for Box<T> {
 /// the component and a third of a free-slot search (20 instants per
 /// answer, lifted on the host). So the shape both sides write, UTC
 /// `YYYY-MM-DDTHH:MM:SS[.fff…]Z` with a year 0000-9999, is written and read
-/// by [`instant`] directly; anything else (offsets, leap seconds, other
-/// years, lowercase `t`…) goes through chrono, so the text written and the
+/// by [`instant`] directly (written by core's journal writer,
+/// `enlace_core::rfc3339`); anything else (offsets, leap seconds read,
+/// other years, lowercase `t`…) goes through chrono, so the text written and the
 /// input accepted are exactly chrono's (`instant::tests` compares them).
 impl WitType for DateTime<Utc> {
     type Wit = String;
@@ -154,55 +155,15 @@ impl WitType for DateTime<Utc> {
 /// The fast path of instants: chrono's text for the common shape, or
 /// `None` (the caller then asks chrono).
 mod instant {
-    use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+    use chrono::{DateTime, NaiveDate, Utc};
 
     /// `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`, as chrono's
-    /// `SecondsFormat::AutoSi` with `Z` writes it; `None` for years outside
-    /// 0..=9999 and leap seconds.
+    /// `SecondsFormat::AutoSi` with `Z` writes it (core's journal writer);
+    /// `None` for years outside 0..=9999.
     pub(super) fn format(t: &DateTime<Utc>) -> Option<String> {
-        let (date, time) = (t.date_naive(), t.time());
-        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-        let nano = time.nanosecond();
-        if nano >= 1_000_000_000 {
-            return None;
-        }
-        let mut buf = [0u8; 30];
-        let two = |buf: &mut [u8; 30], at: usize, v: u32| {
-            buf[at] = b'0' + (v / 10) as u8;
-            buf[at + 1] = b'0' + (v % 10) as u8;
-        };
-        two(&mut buf, 0, year / 100);
-        two(&mut buf, 2, year % 100);
-        buf[4] = b'-';
-        two(&mut buf, 5, date.month());
-        buf[7] = b'-';
-        two(&mut buf, 8, date.day());
-        buf[10] = b'T';
-        two(&mut buf, 11, time.hour());
-        buf[13] = b':';
-        two(&mut buf, 14, time.minute());
-        buf[16] = b':';
-        two(&mut buf, 17, time.second());
-        let mut len = 19;
-        let (mut frac, digits) = if nano == 0 {
-            (0, 0)
-        } else if nano.is_multiple_of(1_000_000) {
-            (nano / 1_000_000, 3)
-        } else if nano.is_multiple_of(1_000) {
-            (nano / 1_000, 6)
-        } else {
-            (nano, 9)
-        };
-        if digits > 0 {
-            buf[len] = b'.';
-            for i in (0..digits).rev() {
-                buf[len + 1 + i] = b'0' + (frac % 10) as u8;
-                frac /= 10;
-            }
-            len += 1 + digits;
-        }
-        buf[len] = b'Z';
-        std::str::from_utf8(&buf[..=len]).ok().map(str::to_owned)
+        let mut buf = [0u8; enlace_core::rfc3339::MAX];
+        let n = enlace_core::rfc3339::write(t, &mut buf)?;
+        std::str::from_utf8(&buf[..n]).ok().map(str::to_owned)
     }
 
     /// Reads `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a valid date, hour <= 23,
@@ -296,9 +257,13 @@ mod instant {
                     assert_eq!(Some(t), chrono_parse(s), "{s}");
                 }
             }
-            // Leap seconds and years past 9999 are chrono's to write.
+            // A leap second is written as chrono writes it; years past
+            // 9999 are chrono's to write.
             let leap = chrono_parse("2016-12-31T23:59:60Z").unwrap();
-            assert_eq!(format(&leap), None);
+            assert_eq!(
+                format(&leap).as_deref(),
+                Some(leap.to_rfc3339_opts(SecondsFormat::AutoSi, true).as_str())
+            );
             let far = DateTime::from_timestamp(253_402_300_800, 0).unwrap();
             assert_eq!(format(&far), None);
         }
