@@ -54,8 +54,10 @@ pub enum Event {
         facility: String,
         beneficiary: String,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         start: DateTime<Utc>,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         end: DateTime<Utc>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         referral: Option<u32>,
@@ -102,6 +104,7 @@ pub enum Event {
         beneficiary: String,
         agenda: String,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         start: DateTime<Utc>,
     },
     WaitlistSatisfied {
@@ -120,8 +123,10 @@ pub enum Event {
         reason: ClinicalReason,
         attachments: Vec<Attachment>,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         accept_due: DateTime<Utc>,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         appointment_due: DateTime<Utc>,
     },
     ReferralReceived {
@@ -154,6 +159,7 @@ pub enum Event {
         referral: u32,
         appointment: u32,
         #[serde(with = "crate::rfc3339")]
+        #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
         start: DateTime<Utc>,
     },
     ReferralInProgress {

@@ -19,6 +19,7 @@ pub struct Entry {
     /// 1, 2, 3, … with no gaps.
     pub seq: u64,
     #[serde(with = "crate::rfc3339")]
+    #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
     pub at: DateTime<Utc>,
     pub actor: Actor,
     /// The command's type name.
