@@ -241,6 +241,11 @@ impl Verifier {
         true
     }
 
+    /// Entries verified so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
     /// The outcome: how far the chain verifies, and where it breaks.
     pub fn finish(self) -> Verification {
         Verification {

@@ -379,37 +379,29 @@ fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
 /// Verifies one tenant's journal chunk by chunk; returns the number of
 /// entries, or an error naming the first bad record.
 pub fn verify_tenant(data: &Path, tenant: &str, show_progress: bool) -> Result<u64> {
-    let conn = journal::open_reader(&journal_path(data, tenant))?;
-    let total = journal::count(&conn)?;
+    let path = journal_path(data, tenant);
+    let total = journal::count(&journal::open_reader(&path)?)?;
     let bar = show_progress.then(|| progress(total, &format!("verifying {tenant}")));
-    let (mut after, mut prev) = (0u64, String::new());
-    loop {
-        let chunk = journal::read_after(&conn, after, 10_000)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let v = enlace_core::journal::verify_from(&chunk, after, &prev);
-        if let Some(b) = v.broken {
-            if let Some(bar) = &bar {
-                bar.abandon();
-            }
-            bail!(
-                "tenant {tenant}: the journal breaks at seq {} (record {} of the file): {}",
-                b.seq,
-                after + b.index + 1,
-                b.reason
-            );
-        }
-        after += chunk.len() as u64;
-        prev = v.head;
+    let v = journal::verify_file(&path, None, |done| {
         if let Some(bar) = &bar {
-            bar.set_position(after);
+            bar.set_position(done);
         }
+    })?;
+    if let Some(b) = v.broken {
+        if let Some(bar) = &bar {
+            bar.abandon();
+        }
+        bail!(
+            "tenant {tenant}: the journal breaks at seq {} (record {} of the file): {}",
+            b.seq,
+            b.index + 1,
+            b.reason
+        );
     }
     if let Some(bar) = bar {
         bar.finish();
     }
-    Ok(after)
+    Ok(v.entries)
 }
 
 fn verify(data: &Path, only: Option<&str>) -> Result<()> {

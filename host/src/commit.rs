@@ -47,7 +47,7 @@ use crate::snapshot::{Snapshot, SnapshotStore};
 use chrono::{DateTime, Utc};
 use enlace_core::query::MAX_AUDIT_ENTRIES;
 use enlace_core::visibility::Visibility;
-use enlace_core::{Actor, Answer, Command, Entry, Outcome, Query, Request, Verifier};
+use enlace_core::{Actor, Answer, Command, Entry, Outcome, Query, Request};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -977,23 +977,7 @@ impl WriterState {
         let spawned = std::thread::Builder::new()
             .name(format!("verify-{}", self.tenant))
             .spawn(move || {
-                let verified = (|| -> anyhow::Result<enlace_core::Verification> {
-                    let conn = crate::journal::open_reader(&path)?;
-                    let mut v = Verifier::new();
-                    let mut cursor = 0;
-                    while cursor < last {
-                        let page =
-                            crate::journal::read_after(&conn, cursor, PAGE.min(last - cursor))?;
-                        let Some(end) = page.last().map(|e| e.seq) else {
-                            break;
-                        };
-                        if !v.feed(&page) {
-                            break;
-                        }
-                        cursor = end;
-                    }
-                    Ok(v.finish())
-                })();
+                let verified = crate::journal::verify_file(&path, Some(last), |_| {});
                 let _ = reply.send(match verified {
                     Ok(v) => Reply::Answer(Answer::Verification(v)),
                     Err(e) => Reply::Unavailable(format!("reading the journal: {e:#}")),
