@@ -931,6 +931,39 @@ fn cold(results: &mut serde_json::Map<String, Value>) {
         "journal: {entries} entries, {events} events (prepared in {:.1} s)",
         t0.elapsed().as_secs_f64()
     );
+    // Verifying the journal file: one thread reading, parsing and hashing
+    // page by page (as before), against `journal::verify_file` (a reader
+    // thread parses while the caller hashes), side by side.
+    let journal_file = enlace_host::tenant::journal_path(&data, "demo");
+    let t = Instant::now();
+    let mut one = enlace_core::Verifier::new();
+    let mut after = 0;
+    loop {
+        let page = enlace_host::journal::read_after(&conn, after, 2_000).unwrap();
+        let Some(end) = page.last().map(|e| e.seq) else {
+            break;
+        };
+        assert!(one.feed(&page));
+        after = end;
+    }
+    let one = (one.finish(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let two = enlace_host::journal::verify_file(&journal_file, None, |_| {}).unwrap();
+    let two = (two, t.elapsed().as_secs_f64());
+    assert_eq!(one.0, two.0);
+    assert!(two.0.broken.is_none());
+    println!(
+        "verify the journal file: one thread {:.2} s ({:.0} events/s); verify_file on two threads {:.2} s ({:.0} events/s); {:.2}x",
+        one.1,
+        events as f64 / one.1,
+        two.1,
+        events as f64 / two.1,
+        one.1 / two.1
+    );
+    results.insert(
+        "verify_file".into(),
+        json!({"events": events, "seconds_one_thread": one.1, "seconds_two_threads": two.1}),
+    );
     // The worst case under the default configuration: the newest snapshot
     // is `snapshot_every` entries behind the journal (made here natively,
     // in the format the component reads: set-up, not measured).

@@ -290,6 +290,9 @@ pub fn verify_file(
     // Two pages in flight bound the memory; the reader stops when the
     // verifier hangs up (a break, or an error on this side).
     let (pages, received) = std::sync::mpsc::sync_channel::<Result<Vec<Entry>>>(2);
+    // Checked pages go back to be freed by the thread that allocated them
+    // (glibc frees across threads slowly).
+    let (spent, to_free) = std::sync::mpsc::channel::<Vec<Entry>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let read = |conn: &Connection, after: u64| {
@@ -309,6 +312,9 @@ pub fn verify_file(
             };
             let mut after = 0;
             loop {
+                while let Ok(page) = to_free.try_recv() {
+                    drop(page);
+                }
                 match read(&conn, after) {
                     Ok(page) => {
                         let Some(end) = page.last().map(|e| e.seq) else {
@@ -328,11 +334,15 @@ pub fn verify_file(
         });
         let mut v = enlace_core::Verifier::new();
         for page in received {
-            if !v.feed(&page?) {
+            let page = page?;
+            let more = v.feed(&page);
+            let _ = spent.send(page);
+            if !more {
                 break;
             }
             progress(v.entries());
         }
+        drop(spent);
         Ok(v.finish())
     })
 }
