@@ -64,24 +64,11 @@ pub(crate) fn check_place(
         });
     }
     let m = minute_of(start);
-    if let Some(list) = state.by_beneficiary.get(beneficiary as usize) {
-        for own in list {
-            if Some(own.id) == moving || !own.may_start_at(m) {
-                continue;
-            }
-            if let Some(x) = state.appointment(own.id)
-                && x.start == m
-                && matches!(
-                    x.status,
-                    AppointmentStatus::Booked | AppointmentStatus::Arrived
-                )
-            {
-                return Err(Error::DoubleBooking {
-                    beneficiary: state.beneficiaries[beneficiary as usize].id.clone(),
-                    start: start.to_rfc3339(),
-                });
-            }
-        }
+    if busy(state, beneficiary, m, moving) {
+        return Err(Error::DoubleBooking {
+            beneficiary: state.beneficiaries[beneficiary as usize].id.clone(),
+            start: start.to_rfc3339(),
+        });
     }
     let taken = a.taken(m);
     let overbooked = if taken < a.config.capacity {
@@ -526,18 +513,30 @@ fn candidates<'s>(state: &'s State, a: &AgendaConfig) -> Vec<&'s crate::waitlist
 }
 
 fn busy_at(state: &State, beneficiary: &str, m: Minute) -> bool {
-    state.beneficiary_idx(beneficiary).is_some_and(|b| {
-        state.by_beneficiary[b as usize].iter().any(|own| {
-            own.may_start_at(m)
-                && state.appointment(own.id).is_some_and(|x| {
-                    x.start == m
-                        && matches!(
-                            x.status,
-                            AppointmentStatus::Booked | AppointmentStatus::Arrived
-                        )
-                })
+    state
+        .beneficiary_idx(beneficiary)
+        .is_some_and(|b| busy(state, b, m, None))
+}
+
+/// True when the beneficiary holds a booked or arrived appointment at
+/// minute `m`, other than `except` (one being rescheduled).
+fn busy(state: &State, beneficiary: u32, m: Minute, except: Option<u32>) -> bool {
+    state
+        .by_beneficiary
+        .get(beneficiary as usize)
+        .is_some_and(|list| {
+            list.iter().any(|own| {
+                Some(own.id) != except
+                    && own.may_start_at(m)
+                    && state.appointment(own.id).is_some_and(|x| {
+                        x.start == m
+                            && matches!(
+                                x.status,
+                                AppointmentStatus::Booked | AppointmentStatus::Arrived
+                            )
+                    })
+            })
         })
-    })
 }
 
 /// True when the beneficiary holds coverage of the agenda's agency on `date`.
