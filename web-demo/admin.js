@@ -408,7 +408,7 @@ export async function connect(ctx) {
       await app.connect(host.value, list);
     } catch (err) {
       // Which token failed, in the user's language; an unreachable host is said so.
-      const field = err.code === "offline" ? "host" : "tokens";
+      const field = err.code === "offline" || err.code === "incompatible_host" ? "host" : "tokens";
       showOutcome(form, { error: { code: err.code ?? "unauthenticated", message: String(err.message || err), details: { field } } });
     }
   });

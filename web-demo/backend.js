@@ -4,9 +4,9 @@
 //   query(actor, query)     -> {answer: {type, value}, stale?} | {error: ErrorBody}
 //
 // LocalBackend runs the engine in the page and keeps its journal in
-// IndexedDB; HttpBackend sends each command and query to an enlace-host
-// (host/src/http/routes.rs) and, while the host cannot be reached, queues
-// the clinic's work in an outbox persisted in IndexedDB. Neither decides
+// IndexedDB; HttpBackend sends each command and query to an enlace-host, by
+// the routes its OpenAPI document names, and, while the host cannot be
+// reached, queues the clinic's work in an outbox persisted in IndexedDB. Neither decides
 // anything: the engine (in the page or in the host) answers.
 
 import init, { Engine, seedDemoNetworkAt, demoActors } from "./engine/enlace.js";
@@ -160,61 +160,40 @@ export class LocalBackend {
 
 // --- connected: an enlace-host ------------------------------------------------
 
-// Commands by type: the route that carries them (host/src/http/routes.rs).
-// Path parameters come out of the command; `wrap` sends one field as the body.
-const COMMANDS = {
-  configure_network: ["PUT", "/v1/network"],
-  define_service: ["POST", "/v1/services", "service"],
-  declare_holiday: ["POST", "/v1/holidays"],
-  define_agreement: ["POST", "/v1/agreements", "agreement"],
-  register_facility: ["POST", "/v1/facilities", "facility"],
-  define_agenda: ["POST", "/v1/agendas", "agenda"],
-  add_closure: ["POST", "/v1/agendas/{agenda}/closures", "closure"],
-  register_beneficiary: ["POST", "/v1/beneficiaries", "beneficiary"],
-  set_coverage: ["PUT", "/v1/beneficiaries/{beneficiary}/coverage", "coverage"],
-  book_appointment: ["POST", "/v1/appointments"],
-  cancel_appointment: ["POST", "/v1/appointments/{appointment}/cancel"],
-  reschedule_appointment: ["POST", "/v1/appointments/{appointment}/reschedule"],
-  mark_arrived: ["POST", "/v1/appointments/{appointment}/arrive"],
-  mark_fulfilled: ["POST", "/v1/appointments/{appointment}/fulfil"],
-  mark_no_show: ["POST", "/v1/appointments/{appointment}/no-show"],
-  join_waitlist: ["POST", "/v1/waitlist"],
-  leave_waitlist: ["POST", "/v1/waitlist/{entry}/leave"],
-  create_referral: ["POST", "/v1/referrals"],
-  receive_referral: ["POST", "/v1/referrals/{referral}/receive"],
-  accept_referral: ["POST", "/v1/referrals/{referral}/accept"],
-  reject_referral: ["POST", "/v1/referrals/{referral}/reject"],
-  redirect_referral: ["POST", "/v1/referrals/{referral}/redirect"],
-  escalate_referral: ["POST", "/v1/referrals/{referral}/escalate"],
-  schedule_referral: ["POST", "/v1/referrals/{referral}/schedule"],
-  send_counter_referral: ["POST", "/v1/referrals/{referral}/counter-referral", "counter_referral"],
-  acknowledge_counter_referral: ["POST", "/v1/referrals/{referral}/acknowledge"],
-  cancel_referral: ["POST", "/v1/referrals/{referral}/cancel"],
-  close_referral: ["POST", "/v1/referrals/{referral}/close"],
-};
+// The host's routes are read from its OpenAPI document, never copied here:
+// every operation that carries an engine command names it
+// (`x-enlace-command`, with `x-enlace-body` when the request body is one
+// field of the command, e.g. the facility), every operation that answers an
+// engine query names it (`x-enlace-query`); the event feed and the identity
+// are the operations `events` and `me`. Path parameters are filled from the
+// command's or query's fields of the same name; a query's remaining fields
+// go to the query string (`facilities` as repeated `facility`).
 
-// Queries by type: the GET route; remaining fields go to the query string
-// (`facilities` is sent as repeated `facility`).
-const QUERIES = {
-  facilities: "/v1/facilities",
-  services: "/v1/services",
-  agendas: "/v1/agendas",
-  free_slots: "/v1/slots",
-  agenda_view: "/v1/agendas/{agenda}/slots",
-  agenda_appointments: "/v1/agendas/{agenda}/appointments",
-  find_beneficiaries: "/v1/beneficiaries",
-  beneficiary_appointments: "/v1/beneficiaries/{beneficiary}/appointments",
-  utilization: "/v1/agendas/{agenda}/utilization",
-  waitlist: "/v1/waitlist",
-  worklist: "/v1/facilities/{facility}/worklist",
-  outgoing_referrals: "/v1/facilities/{facility}/referrals",
-  referral: "/v1/referrals/{referral}",
-  breach_report: "/v1/facilities/{facility}/breaches",
-  suggest_destinations: "/v1/beneficiaries/{beneficiary}/destinations",
-  audit_trail: "/v1/audit",
-  verify_audit: "/v1/audit/verify",
-  conditionality: "/v1/reports/conditionality",
-};
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch"]);
+
+/** The command, query and operation routes an OpenAPI document names. */
+export function routesOf(doc) {
+  const routes = { commands: {}, queries: {}, operations: {} };
+  for (const [path, item] of Object.entries(doc?.paths ?? {})) {
+    for (const [method, op] of Object.entries(item ?? {})) {
+      if (!HTTP_METHODS.has(method) || !op || typeof op !== "object") continue;
+      const route = { method: method.toUpperCase(), path };
+      if (typeof op["x-enlace-command"] === "string") routes.commands[op["x-enlace-command"]] = { ...route, body: op["x-enlace-body"] ?? null };
+      if (typeof op["x-enlace-query"] === "string") routes.queries[op["x-enlace-query"]] = route;
+      if (typeof op.operationId === "string") routes.operations[op.operationId] = route;
+    }
+  }
+  return routes;
+}
+
+/** Why the page cannot work with a host whose document names no routes. */
+function incompatible(what) {
+  return {
+    code: "incompatible_host",
+    message: `the host's /openapi.json names no route for ${what} (x-enlace-command, x-enlace-query)`,
+    details: { field: "host", what },
+  };
+}
 
 /** Work a clinic may do with no connection: its own agendas, beneficiaries and referral drafts. */
 const QUEUEABLE = new Set([
@@ -243,8 +222,10 @@ export class HttpBackend {
   mode = "connected";
 
   /**
-   * `identities`: [{label, token}]; each token is asked who it speaks for
-   * (GET /v1/me). Throws when the host cannot be reached or refuses a token.
+   * `identities`: [{label, token}]. Reads the host's routes from its
+   * OpenAPI document, then asks each token who it speaks for (the `me`
+   * operation). Throws when the host cannot be reached, names no routes or
+   * refuses a token.
    */
   static async open(store, base, identities, onChange) {
     if (identities.length === 0) throw Object.assign(new Error("no tokens"), { code: "unauthenticated" });
@@ -255,12 +236,27 @@ export class HttpBackend {
     b.online = true;
     b.identities = [];
     const kept = `identities ${b.base}`;
+    const keptRoutes = `routes ${b.base}`;
     try {
+      // The routes first: the document says where everything else is.
+      const unfit = (why) => Object.assign(new Error(`${b.base}/openapi.json: ${why}`), { code: "incompatible_host" });
+      let res;
+      try {
+        res = await fetch(`${b.base}/openapi.json`);
+      } catch (e) {
+        throw Object.assign(new Error(e.message), { code: "offline" });
+      }
+      if (!res.ok) throw unfit(`HTTP ${res.status}`);
+      const doc = await res.json().catch(() => null);
+      b.routes = routesOf(doc);
+      if (Object.keys(b.routes.commands).length === 0 || Object.keys(b.routes.queries).length === 0 || !b.routes.operations.me) {
+        throw unfit(incompatible("the engine's commands and queries").message);
+      }
       for (const { label, token } of identities) {
         const fail = (code, why) => Object.assign(new Error(`${label}: ${why}`), { code, label });
         let res;
         try {
-          res = await fetch(`${b.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+          res = await fetch(`${b.base}${b.routes.operations.me.path}`, { headers: { authorization: `Bearer ${token}` } });
         } catch (e) {
           throw fail("offline", e.message);
         }
@@ -269,13 +265,17 @@ export class HttpBackend {
         b.identities.push({ label, token, actor: me.actor });
       }
       await store.put("meta", b.identities, kept);
+      await store.put("meta", b.routes, keptRoutes);
     } catch (e) {
       // Opened with no connection: the clinic works on with the identities
-      // the host confirmed last time, its queued work and last answers.
+      // the host confirmed last time, the routes its document named, its
+      // queued work and last answers.
       const last = e.code === "offline" ? await store.get("meta", kept) : undefined;
+      const routes = e.code === "offline" ? await store.get("meta", keptRoutes) : undefined;
       const same = last && identities.every((i) => last.some((l) => l.label === i.label && l.token === i.token));
-      if (!same) throw e;
+      if (!same || !routes) throw e;
       b.identities = last;
+      b.routes = routes;
       b.online = false;
     }
     b.outbox = (await store.all("outbox")).sort((x, y) => x.id - y.id);
@@ -289,15 +289,17 @@ export class HttpBackend {
   }
 
   /**
-   * Follows `actor`'s event feed (GET /v1/events) from now on, so views can
+   * Follows `actor`'s event feed (the `events` operation) from now on, so views can
    * show what others did (a new referral in the worklist) without a click.
    */
   async watch(actor) {
     const w = { actor, cursor: null };
     this.watching = w;
+    const feed = this.routes.operations.events;
+    if (!feed) return;
     try {
       // The feed's head now: what the view about to be drawn already shows.
-      const r = await this.fetch("/v1/events?after=0&limit=1", { headers: { authorization: `Bearer ${this.tokenOf(actor)}` } });
+      const r = await this.fetch(`${feed.path}?after=0&limit=1`, { headers: { authorization: `Bearer ${this.tokenOf(actor)}` } });
       if (r.ok) w.cursor = r.body.head;
     } catch (e) {
       if (!(e instanceof Offline)) console.warn("enlace: event feed:", e);
@@ -311,7 +313,7 @@ export class HttpBackend {
     this.polling = true;
     try {
       const token = this.tokenOf(w.actor);
-      const r = await this.fetch(`/v1/events?after=${w.cursor}&limit=100`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await this.fetch(`${this.routes.operations.events.path}?after=${w.cursor}&limit=100`, { headers: { authorization: `Bearer ${token}` } });
       if (!r.ok || this.watching !== w) return;
       w.cursor = r.body.next;
       if (r.body.items.length > 0) this.onChange?.({ events: r.body.items });
@@ -363,9 +365,11 @@ export class HttpBackend {
   }
 
   async send(token, command, key) {
-    const [method, template, wrap] = COMMANDS[command.type];
+    const route = this.routes.commands[command.type];
+    if (!route) return { error: incompatible(`the command ${command.type}`) };
+    const { method, body: wrap } = route;
     const { type, ...fields } = command;
-    const { path, rest } = fillPath(template, fields);
+    const { path, rest } = fillPath(route.path, fields);
     const body = wrap ? rest[wrap] : rest;
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     if (key) headers["idempotency-key"] = key;
@@ -442,7 +446,9 @@ export class HttpBackend {
   async query(actor, query) {
     const token = this.tokenOf(actor);
     const { type, ...fields } = query;
-    const { path, rest } = fillPath(QUERIES[type], fields);
+    const route = this.routes.queries[type];
+    if (!route) return { error: incompatible(`the query ${type}`) };
+    const { path, rest } = fillPath(route.path, fields);
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(rest)) {
       if (v === null || v === undefined) continue;
@@ -459,7 +465,7 @@ export class HttpBackend {
     const looseKey = `${token}|${path}?${loose}|~`;
     if (this.online) {
       try {
-        const r = await this.fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        const r = await this.fetch(url, { method: route.method, headers: { authorization: `Bearer ${token}` } });
         if (!r.ok) return { error: r.body };
         // The last answer is kept for offline use at the clinic.
         this.store.put("cache", r.body, cacheKey);

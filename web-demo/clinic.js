@@ -1,15 +1,16 @@
 // The clinic's views: beneficiaries and bookings in the clinic's own
 // agendas, a new referral with the engine's suggested destinations, and the
-// referrals the clinic sent.
+// referrals the clinic sent. Which steps an appointment offers is the
+// engine's answer (`actions`); the lists of values are the engine's own
+// (./generated/enums.js).
 
 import { t, formatInstant, formatDate, errorText } from "./i18n.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays, nextId, missingRequired } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
+import { PRIORITIES, SEXES } from "./generated/enums.js";
 
 // What the clerk was doing, kept across re-renders of the view.
 const state = { search: "", agenda: null, rescheduling: null, days: 7 };
-
-const PRIORITIES = ["emergency", "urgent", "priority", "routine"];
 
 function statusBadge(s) {
   return h("span", { class: "status", dataset: { status: s } }, t(`st_${s}`));
@@ -69,7 +70,7 @@ function registerForm(ctx) {
     id: input({ name: "id", autocomplete: "off" }),
     name: input({ name: "name", autocomplete: "off" }),
     birth: input({ type: "date", name: "birth_date", "data-required": true }),
-    sex: select(["female", "male", "other", "unknown"].map((s) => [s, t(`sex_${s}`)])),
+    sex: select(SEXES.map((s) => [s, t(`sex_${s}`)])),
     contact: input({ name: "contact", autocomplete: "off" }),
     programme: input({ name: "programme", value: "bienestar-salud" }),
     agency: input({ name: "agency", value: ctx.actor.agency }),
@@ -128,7 +129,8 @@ function appointmentsTable(ctx, appts, beneficiary) {
       h("td", null, statusBadge(a.status)),
       cell,
     );
-    if (a.status === "booked") {
+    const may = (action) => a.actions.includes(action);
+    if (may("cancel")) {
       // The cancel reason is labelled for assistive technology and shows
       // the engine's errors about it right below.
       const reason = input({ "aria-label": `${t("cancel_reason")} (${a.id})`, id: nextId(), placeholder: t("cancel_reason") });
@@ -141,14 +143,30 @@ function appointmentsTable(ctx, appts, beneficiary) {
           const out = await ctx.exec({ type: "cancel_appointment", appointment: a.id, reason: reason.value });
           if (showOutcome(row, out, t("cancelled", { id: a.id })) && out.ok) ctx.rerender();
         }, { class: "secondary", "data-action": "cancel" }),
+      );
+    }
+    if (may("reschedule")) {
+      cell.append(
         button(t("reschedule"), () => {
           state.rescheduling = a.id;
           state.agenda = a.agenda;
           ctx.rerender();
         }, { class: "secondary", "data-action": "reschedule" }),
-        outcomeArea(),
       );
     }
+    const step = (action, label, command) => {
+      if (!may(action)) return;
+      cell.append(
+        button(label, async () => {
+          const out = await ctx.exec({ type: command, appointment: a.id });
+          if (showOutcome(row, out, t("done")) && out.ok) ctx.rerender();
+        }, { class: "secondary", "data-action": action }),
+      );
+    };
+    step("mark_arrived", t("arrived"), "mark_arrived");
+    step("mark_no_show", t("no_show"), "mark_no_show");
+    step("mark_fulfilled", t("fulfil"), "mark_fulfilled");
+    if (cell.childNodes.length > 0) cell.append(outcomeArea());
     body.append(row);
   }
   return h(
@@ -314,6 +332,11 @@ export async function patients(ctx, id) {
 
 const draft = { beneficiary: null, service: "obs-hr", tier: "2", priority: "urgent", icd10: "", text: "", attachments: "" };
 
+/** The tiers the network's facilities have, lowest first. */
+function tiers(ctx) {
+  return [...new Set([...ctx.facilities.values()].map((f) => f.tier))].sort((a, b) => a - b);
+}
+
 /** The referral form with the engine's suggested (and not suggested) destinations. */
 export async function newReferral(ctx) {
   const root = h("div", null, h("h1", null, t("view_new_referral")));
@@ -329,7 +352,8 @@ export async function newReferral(ctx) {
   const referable = [...ctx.services.values()].filter((s) => !ctx.facility?.services.includes(s.code));
   const f = {
     service: select(referable.map((s) => [s.code, ctx.serviceName(s.code)]), { value: draft.service }),
-    tier: select([["2", t("tier_n", { n: 2 })], ["3", t("tier_n", { n: 3 })]], { value: draft.tier }),
+    // The tiers of the network's facilities: where a referral may go is the engine's to say.
+    tier: select(tiers(ctx).map((n) => [String(n), t("tier_n", { n })]), { value: draft.tier }),
     priority: select(PRIORITIES.map((p) => [p, t(`pr_${p}`)]), { value: draft.priority }),
     icd10: input({ value: draft.icd10, autocomplete: "off" }),
     text: h("textarea", { rows: 3 }),

@@ -3,13 +3,16 @@
 // accepts, rejects, redirects, escalates, schedules, marks arrival or
 // no-show and writes the counter-referral; the origin follows the timeline,
 // acknowledges the counter-referral and books the follow-up.
+//
+// The page decides none of it: each panel is drawn because the engine's
+// answer lists its action (`actions` of the referral and of its
+// appointment), and the lists of reasons and outcomes are the engine's own
+// (./generated/enums.js, written by `cargo xtask codegen`).
 
 import { t, formatInstant, formatDuration, errorText } from "./i18n.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
-
-const REJECT_REASONS = ["incomplete_information", "criteria_not_met", "service_not_available", "manage_at_origin", "not_eligible", "other"];
-const OUTCOMES = ["resolved", "improved", "ongoing", "referred_onward", "deceased"];
+import { REJECT_REASONS, CARE_OUTCOMES } from "./generated/enums.js";
 
 function statusBadge(s) {
   return h("span", { class: "status", dataset: { status: s } }, t(`st_${s}`));
@@ -142,43 +145,62 @@ function act(ctx, scope, label, command, success, attrs) {
   }, attrs);
 }
 
+/**
+ * Whether the engine lets the asking actor take `action` now: every answer
+ * about a referral or an appointment lists them (`actions`), from the very
+ * table its decisions check. The page offers those and nothing else.
+ */
+function may(x, action) {
+  return (x?.actions ?? []).includes(action);
+}
+
+/** The destination's decision: receive, accept, reject, redirect, escalate, close. */
 function destinationActions(ctx, r) {
   const panels = [];
-  const open = ["requested", "received"].includes(r.status);
-  if (open) {
+  if (may(r, "receive") || may(r, "accept")) {
     const quick = h("section", { class: "panel", "aria-labelledby": "dec-h" }, h("h2", { id: "dec-h" }, t("actions")));
-    const note = input({ autocomplete: "off" });
-    const acceptForm = h("div", null, field(t("accept_note"), note, "note"));
-    quick.append(acceptForm);
     const row = h("div", { class: "row-actions" });
-    if (r.status === "requested") row.append(act(ctx, quick, t("receive"), { type: "receive_referral", referral: r.id }, t("done"), { class: "secondary" }));
-    row.append(act(ctx, quick, t("accept"), () => ({ type: "accept_referral", referral: r.id, note: note.value }), t("done"), { id: "accept" }));
+    if (may(r, "receive")) row.append(act(ctx, quick, t("receive"), { type: "receive_referral", referral: r.id }, t("done"), { class: "secondary", id: "receive" }));
+    if (may(r, "accept")) {
+      const note = input({ autocomplete: "off" });
+      quick.append(h("div", null, field(t("accept_note"), note, "note")));
+      row.append(act(ctx, quick, t("accept"), () => ({ type: "accept_referral", referral: r.id, note: note.value }), t("done"), { id: "accept" }));
+    }
     quick.append(row, outcomeArea());
     panels.push(quick);
-
+  }
+  if (may(r, "reject")) {
     const reason = select(REJECT_REASONS.map((x) => [x, t(`rr_${x}`)]));
     const text = input({ autocomplete: "off" });
     const rej = h("section", { class: "panel", "aria-labelledby": "rej-h" }, h("h2", { id: "rej-h" }, t("reject")), field(t("reject_reason"), reason, "reason"), field(t("reject_text"), text, "text"));
     rej.append(act(ctx, rej, t("reject"), () => ({ type: "reject_referral", referral: r.id, reason: reason.value, text: text.value }), t("done"), { id: "reject" }), outcomeArea());
     panels.push(rej);
   }
-  if (open || r.status === "accepted") {
-    const others = [...ctx.facilities.values()].filter((f) => f.id !== r.destination && f.tier > 1);
-    const to = select(others.map((f) => [f.id, `${f.name} (${f.id})`]));
+  if (may(r, "redirect") || may(r, "escalate")) {
+    // Every facility of the network: which ones may take the referral is
+    // the engine's to say (service, agreement, coverage), and it says why not.
     const why = input({ autocomplete: "off" });
-    const move = h("section", { class: "panel", "aria-labelledby": "mv-h" }, h("h2", { id: "mv-h" }, `${t("redirect")} / ${t("escalate")}`), field(t("redirect_to"), to, "to"), field(t("reason"), why, "reason"));
-    move.append(
-      h(
-        "div",
-        { class: "row-actions" },
-        act(ctx, move, t("redirect"), () => ({ type: "redirect_referral", referral: r.id, to: to.value, reason: why.value }), t("done"), { class: "secondary" }),
-        act(ctx, move, t("escalate"), () => ({ type: "escalate_referral", referral: r.id, to: null, reason: why.value }), t("done"), { class: "secondary" }),
-      ),
-      outcomeArea(),
-    );
+    const title = [may(r, "redirect") ? t("redirect") : null, may(r, "escalate") ? t("escalate") : null].filter(Boolean).join(" / ");
+    const move = h("section", { class: "panel", "aria-labelledby": "mv-h" }, h("h2", { id: "mv-h" }, title));
+    const row = h("div", { class: "row-actions" });
+    if (may(r, "redirect")) {
+      const to = select([...ctx.facilities.values()].map((f) => [f.id, `${f.name} (${f.id})`]));
+      move.append(field(t("redirect_to"), to, "to"));
+      row.append(act(ctx, move, t("redirect"), () => ({ type: "redirect_referral", referral: r.id, to: to.value, reason: why.value }), t("done"), { class: "secondary", id: "redirect" }));
+    }
+    if (may(r, "escalate")) row.append(act(ctx, move, t("escalate"), () => ({ type: "escalate_referral", referral: r.id, to: null, reason: why.value }), t("done"), { class: "secondary", id: "escalate" }));
+    move.append(field(t("reason"), why, "reason"), row, outcomeArea());
     panels.push(move);
   }
   return panels;
+}
+
+/** A panel with a reason and one button, for closing or cancelling a referral. */
+function reasonPanel(ctx, r, { id, title, command, success }) {
+  const why = input({ autocomplete: "off" });
+  const p = h("section", { class: "panel", "aria-labelledby": `${id}-h`, id }, h("h2", { id: `${id}-h` }, title), field(t("reason"), why, "reason"));
+  p.append(act(ctx, p, title, () => ({ type: command, referral: r.id, reason: why.value }), success, { class: "secondary", id: `${id}-button` }), outcomeArea());
+  return p;
 }
 
 async function scheduleCalendar(ctx, r) {
@@ -204,16 +226,23 @@ async function scheduleCalendar(ctx, r) {
   return panel;
 }
 
-function visitPanel(ctx, r) {
-  const panel = h("section", { class: "panel", "aria-labelledby": "vis-h" }, h("h2", { id: "vis-h" }, `${t("appointments")} #${r.appointment}`));
+/**
+ * The referral's appointment, when and how it stands, with the visit steps
+ * the engine allows on it now (arrival from a day before the start, no-show
+ * after it, care recorded by a clinician once the patient arrived): none of
+ * them is decided here. Cancelling or moving it is done from the patient's
+ * page.
+ */
+async function visitPanel(ctx, r) {
+  const out = await ctx.query({ type: "beneficiary_appointments", beneficiary: r.beneficiary });
+  const a = out.answer?.value.find((x) => x.id === r.appointment);
+  if (!a) return null;
+  const panel = h("section", { class: "panel", "aria-labelledby": "vis-h", id: "visit", dataset: { appointment: a.id, status: a.status } }, h("h2", { id: "vis-h" }, `${t("appointments")} #${a.id}`));
+  panel.append(h("p", null, `${formatInstant(a.start, ctx.facilityZone(a.facility))} — `, statusBadge(a.status)));
   const row = h("div", { class: "row-actions" });
-  if (r.status === "scheduled") {
-    row.append(
-      act(ctx, panel, t("arrived"), { type: "mark_arrived", appointment: r.appointment }, t("done"), { id: "arrive" }),
-      act(ctx, panel, t("no_show"), { type: "mark_no_show", appointment: r.appointment }, t("done"), { class: "secondary", id: "no-show" }),
-    );
-  }
-  if (r.status === "in_progress") row.append(act(ctx, panel, t("fulfil"), { type: "mark_fulfilled", appointment: r.appointment }, t("done"), { class: "secondary" }));
+  if (may(a, "mark_arrived")) row.append(act(ctx, panel, t("arrived"), { type: "mark_arrived", appointment: a.id }, t("done"), { id: "arrive" }));
+  if (may(a, "mark_no_show")) row.append(act(ctx, panel, t("no_show"), { type: "mark_no_show", appointment: a.id }, t("done"), { class: "secondary", id: "no-show" }));
+  if (may(a, "mark_fulfilled")) row.append(act(ctx, panel, t("fulfil"), { type: "mark_fulfilled", appointment: a.id }, t("done"), { class: "secondary", id: "fulfil" }));
   panel.append(row, outcomeArea());
   return panel;
 }
@@ -222,7 +251,7 @@ function counterForm(ctx, r) {
   const f = {
     diagnoses: input({ value: r.reason.icd10.join(", "), autocomplete: "off" }),
     procedures: input({ autocomplete: "off" }),
-    outcome: select(OUTCOMES.map((o) => [o, t(`co_${o}`)]), { value: "improved" }),
+    outcome: select(CARE_OUTCOMES.map((o) => [o, t(`co_${o}`)]), { value: "improved" }),
     text: h("textarea", { rows: 3 }),
     instructions: h("textarea", { rows: 2 }),
     service: select([["", "—"], ...[...ctx.services.values()].filter((s) => ctx.facilities.get(r.origin)?.services.includes(s.code)).map((s) => [s.code, ctx.serviceName(s.code)])]),
@@ -255,15 +284,18 @@ function counterForm(ctx, r) {
   return form;
 }
 
+/** The origin's side: acknowledge the counter-referral, book the follow-up it asks for. */
 async function originActions(ctx, r) {
   const panels = [];
-  if (r.status === "counter_referred") {
+  if (may(r, "acknowledge")) {
     const p = h("section", { class: "panel", "aria-labelledby": "ack-h" }, h("h2", { id: "ack-h" }, t("acknowledge")));
     p.append(act(ctx, p, t("acknowledge"), { type: "acknowledge_counter_referral", referral: r.id }, t("acknowledged"), { id: "acknowledge" }), outcomeArea());
     panels.push(p);
   }
+  // The follow-up is booked in the origin's agendas, which the engine
+  // checks (the service asked for, not yet booked, staff of the origin).
   const follow = r.counter_referral?.follow_up;
-  if (follow && r.follow_up_appointment === null && ["counter_referred", "completed"].includes(r.status)) {
+  if (follow && r.follow_up_appointment === null && ctx.actor.facility === r.origin) {
     const p = h("section", { class: "panel", "aria-labelledby": "fu-h", id: "follow-up-booking" }, h("h2", { id: "fu-h" }, t("book_follow_up")), outcomeArea());
     const from = ctx.now();
     const out = await ctx.query({
@@ -286,6 +318,7 @@ async function originActions(ctx, r) {
     panels.push(p);
   }
   if (r.follow_up_appointment !== null) panels.push(h("p", { class: "outcome ok", id: "follow-up-done" }, t("follow_up_booked", { id: r.follow_up_appointment })));
+  if (may(r, "cancel")) panels.push(reasonPanel(ctx, r, { id: "cancel-referral", title: t("cancel_referral"), command: "cancel_referral", success: t("referral_cancelled") }));
   return panels;
 }
 
@@ -302,15 +335,17 @@ export async function referral(ctx, id) {
   root.dataset.status = r.status;
   root.append(h("h1", null, t("referral", { id: r.id })), summaryList(ctx, r));
   if (out.stale) root.append(h("p", { class: "banner" }, t("offline_cached")));
-  const here = ctx.actor.facility;
-  if (here === r.destination) {
-    root.append(...destinationActions(ctx, r));
-    if (r.status === "accepted") root.append(await scheduleCalendar(ctx, r));
-    if (["scheduled", "in_progress"].includes(r.status) && r.appointment) root.append(visitPanel(ctx, r));
-    if (r.status === "in_progress") root.append(counterForm(ctx, r));
+  // Every panel below is there because the answer lists its action.
+  root.append(...destinationActions(ctx, r));
+  if (may(r, "schedule")) root.append(await scheduleCalendar(ctx, r));
+  if (r.appointment) {
+    const visit = await visitPanel(ctx, r);
+    if (visit) root.append(visit);
   }
+  if (may(r, "send_counter_referral")) root.append(counterForm(ctx, r));
+  if (may(r, "close")) root.append(reasonPanel(ctx, r, { id: "close-referral", title: t("close_referral"), command: "close_referral", success: t("referral_closed") }));
   if (r.counter_referral) root.append(counterReferral(ctx, r.counter_referral));
-  if (here === r.origin) root.append(...(await originActions(ctx, r)));
+  root.append(...(await originActions(ctx, r)));
   root.append(h("h2", null, t("timeline")), timeline(ctx, r));
   return root;
 }

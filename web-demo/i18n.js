@@ -1,6 +1,7 @@
 // Spanish, Portuguese and English: every label of the page and a phrase for
-// every stable error code of the engine (core/src/error.rs) and of the host
-// (host/src/http). Messages take the error's `details` as {placeholders}.
+// every stable error code of the engine (ERROR_CODES of ./generated/enums.js)
+// and of the host (host/src/http). Messages take the error's `details` as
+// {placeholders}.
 
 export const LANGUAGES = { es: "Español", pt: "Português", en: "English" };
 
@@ -176,6 +177,10 @@ const STRINGS = {
     f_follow_days: "Within days",
     send_counter: "Send counter-referral",
     counter_sent: "Counter-referral sent.",
+    cancel_referral: "Cancel the referral",
+    referral_cancelled: "Referral cancelled.",
+    close_referral: "Close without care",
+    referral_closed: "Referral closed.",
     week_view: "Week view",
     fill: "Fill",
     places: "{taken} of {places} places taken",
@@ -419,6 +424,10 @@ const STRINGS = {
     f_follow_days: "En días",
     send_counter: "Enviar contrarreferencia",
     counter_sent: "Contrarreferencia enviada.",
+    cancel_referral: "Cancelar la referencia",
+    referral_cancelled: "Referencia cancelada.",
+    close_referral: "Cerrar sin atención",
+    referral_closed: "Referencia cerrada.",
     week_view: "Vista semanal",
     fill: "Ocupación",
     places: "{taken} de {places} lugares ocupados",
@@ -662,6 +671,10 @@ const STRINGS = {
     f_follow_days: "Em dias",
     send_counter: "Enviar contrarreferência",
     counter_sent: "Contrarreferência enviada.",
+    cancel_referral: "Cancelar o encaminhamento",
+    referral_cancelled: "Encaminhamento cancelado.",
+    close_referral: "Encerrar sem atendimento",
+    referral_closed: "Encaminhamento encerrado.",
     week_view: "Visão semanal",
     fill: "Ocupação",
     places: "{taken} de {places} vagas ocupadas",
@@ -775,6 +788,7 @@ const ERRORS = {
     offline: "The host cannot be reached; this action needs the connection.",
     unauthenticated: "The token was not accepted by the host.",
     unavailable: "The host is not available right now.",
+    incompatible_host: "This host's API description (/openapi.json) does not name the engine's commands and queries; the page cannot work with it.",
     commit_failed: "The host could not save the change; nothing was applied.",
     engine_trap: "The engine failed on this request; nothing was applied.",
     malformed_json: "The request was not valid.",
@@ -825,6 +839,7 @@ const ERRORS = {
     offline: "No se alcanza el servidor; esta acción necesita conexión.",
     unauthenticated: "El servidor no aceptó el token.",
     unavailable: "El servidor no está disponible ahora.",
+    incompatible_host: "La descripción de la API de este servidor (/openapi.json) no nombra los comandos y consultas del motor; la página no puede trabajar con él.",
     commit_failed: "El servidor no pudo guardar el cambio; no se aplicó nada.",
     engine_trap: "El motor falló con esta solicitud; no se aplicó nada.",
     malformed_json: "La solicitud no era válida.",
@@ -875,6 +890,7 @@ const ERRORS = {
     offline: "O servidor está inacessível; esta ação precisa de conexão.",
     unauthenticated: "O servidor não aceitou o token.",
     unavailable: "O servidor não está disponível agora.",
+    incompatible_host: "A descrição da API deste servidor (/openapi.json) não nomeia os comandos e consultas do motor; a página não pode trabalhar com ele.",
     commit_failed: "O servidor não conseguiu salvar; nada foi aplicado.",
     engine_trap: "O motor falhou nesta solicitação; nada foi aplicado.",
     malformed_json: "A solicitação não era válida.",
@@ -967,31 +983,74 @@ function actionText(action) {
   return m[2] ? `${phrase} ${lang === "es" ? "en" : "em"} ${m[2]}` : phrase;
 }
 
-/** The engine's `invalid_input` reasons, by pattern, in each language. */
-const REASONS = [
-  [/^must not be empty$/, { es: "no puede quedar vacío", pt: "não pode ficar vazio" }],
-  [/^must not contain control characters$/, { es: "no debe contener caracteres de control", pt: "não deve conter caracteres de controle" }],
-  [/^at most (\d+) bytes$/, { es: "como máximo $1 bytes", pt: "no máximo $1 bytes" }],
-  [/^at least (\d+) characters$/, { es: "al menos $1 caracteres", pt: "pelo menos $1 caracteres" }],
-  [/^must be at least (\d+)$/, { es: "debe ser al menos $1", pt: "deve ser pelo menos $1" }],
-  [/^between (\d+) and (\d+) ICD-10 codes$/, { es: "entre $1 y $2 códigos CIE-10", pt: "entre $1 e $2 códigos CID-10" }],
-  [/^between (\d+) and (\d+)( days)?$/, { es: "entre $1 y $2", pt: "entre $1 e $2" }],
-  [/^"(.*)" is not an ICD-10 code \(e\.g\. (.*)\)$/, { es: "«$1» no es un código CIE-10 (p. ej. $2)", pt: "«$1» não é um código CID-10 (ex.: $2)" }],
-  [/^is in the future$/, { es: "está en el futuro", pt: "está no futuro" }],
-  [/^must have (\d+) to (\d+) characters$/, { es: "debe tener de $1 a $2 caracteres", pt: "deve ter de $1 a $2 caracteres" }],
-];
+/**
+ * Why the engine refused an input (`invalid_input`), in each language, by
+ * the rule broken. The refusal names the field (`details.field`) and says
+ * the rule in English (`details.reason`). When it carries the rule's code
+ * (`details.rule`), the phrase is taken by that code, its {placeholders}
+ * filled from the details; otherwise the English reason is recognised by
+ * the rule's pattern (`en`; its named groups fill the placeholders). A rule
+ * neither way knows is said by the field (`FIELD_REASONS`), or as the engine
+ * wrote it.
+ */
+const RULES = {
+  empty: { en: /^must not be empty$/, es: "no puede quedar vacío", pt: "não pode ficar vazio" },
+  control_characters: { en: /^must not contain control characters$/, es: "no debe contener caracteres de control", pt: "não deve conter caracteres de controle" },
+  spaces: { en: /^must not contain spaces or control characters$/, es: "no debe contener espacios ni caracteres de control", pt: "não deve conter espaços nem caracteres de controle" },
+  too_long: { en: /^at most (?<max>\d+) bytes$/, es: "como máximo {max} bytes", pt: "no máximo {max} bytes" },
+  too_short: { en: /^at least (?<min>\d+) characters$/, es: "al menos {min} caracteres", pt: "pelo menos {min} caracteres" },
+  too_small: { en: /^must be at least (?<min>\d+)$/, es: "debe ser al menos {min}", pt: "deve ser pelo menos {min}" },
+  icd10_count: { en: /^between (?<min>\d+) and (?<max>\d+) ICD-10 codes$/, es: "entre {min} y {max} códigos CIE-10", pt: "entre {min} e {max} códigos CID-10" },
+  range: { en: /^(?:must be )?between (?<min>\d+) and (?<max>\d+)(?: days| minutes)?$/, es: "entre {min} y {max}", pt: "entre {min} e {max}" },
+  icd10: { en: /^"(?<value>.*)" is not an ICD-10 code \(e\.g\. (?<example>.*)\)$/, es: "«{value}» no es un código CIE-10 (p. ej. {example})", pt: "«{value}» não é um código CID-10 (ex.: {example})" },
+  future: { en: /^is in the future$/, es: "está en el futuro", pt: "está no futuro" },
+  length: { en: /^must have (?<min>\d+) to (?<max>\d+) characters$/, es: "debe tener de {min} a {max} caracteres", pt: "deve ter de {min} a {max} caracteres" },
+  other_facility: {
+    en: /^must be a facility other than the origin and the current destination$/,
+    es: "debe ser una unidad distinta del origen y del destino actual",
+    pt: "deve ser uma unidade diferente da origem e do destino atual",
+  },
+  tier_not_higher: { en: /^tier (?<tier>\d+) is not higher than tier (?<current>\d+)$/, es: "el nivel {tier} no es superior al nivel {current}", pt: "o nível {tier} não é superior ao nível {current}" },
+  same_slot: { en: /^is the appointment's current slot$/, es: "es el horario actual de la cita", pt: "é o horário atual da consulta" },
+  overlap: { en: /^overlaps another block on the same day$/, es: "se superpone con otro bloque del mismo día", pt: "sobrepõe-se a outro bloco do mesmo dia" },
+  before: { en: /^before (?<other>\w+)$/, es: "es anterior a {other}", pt: "é anterior a {other}" },
+  after: { en: /^must be after (?<other>\w+)$/, es: "debe ser posterior a {other}", pt: "deve ser posterior a {other}" },
+  end_after_start: { en: /^end must be after start$/, es: "el fin debe ser posterior al inicio", pt: "o fim deve ser posterior ao início" },
+};
 
-function reasonText(reason) {
+/** Phrases for a refused field whose rule is not recognised, by field. */
+const FIELD_REASONS = {
+  follow_up_of: {
+    es: "la referencia no pide ese seguimiento en esta unidad, o ya está agendado",
+    pt: "o encaminhamento não pede esse seguimento nesta unidade, ou já está agendado",
+  },
+  destination: { es: "no es un destino posible para esta referencia", pt: "não é um destino possível para este encaminhamento" },
+};
+
+const unfilled = (text) => /\{\w+\}/.test(text);
+
+function reasonText(details) {
+  const reason = details.reason ?? "";
   if (lang === "en") return reason;
-  for (const [re, tr] of REASONS) if (re.test(reason)) return reason.replace(re, tr[lang]);
-  return reason;
+  const byRule = RULES[details.rule];
+  if (byRule?.[lang]) {
+    const groups = byRule.en.exec(reason)?.groups ?? {};
+    const text = fill(byRule[lang], { ...groups, ...details });
+    if (!unfilled(text)) return text;
+  }
+  for (const rule of Object.values(RULES)) {
+    const m = rule.en.exec(reason);
+    if (m) return fill(rule[lang], m.groups ?? {});
+  }
+  const field = (details.field ?? "").replace(/\[\d+\]/g, "");
+  return FIELD_REASONS[field]?.[lang] ?? reason;
 }
 
 /** The user's phrase for an engine or host error, from its stable code. */
 export function errorText(err, placed = false) {
   const table = ERRORS[lang];
   const details = { ...(err.details || {}), code: err.code, message: err.message };
-  if (details.reason && err.code === "invalid_input") details.reason = reasonText(details.reason);
+  if (err.code === "invalid_input") details.reason = reasonText(details);
   // Next to its control, the field's path says nothing the label does not.
   if (placed && err.code === "invalid_input") return fill(table.invalid_input_here, details);
   // Dates and instants inside details read better in the user's format.
@@ -1003,7 +1062,12 @@ export function errorText(err, placed = false) {
   return fill(template, details);
 }
 
-/** Whether a code has its own phrase (tests check every code of core/src/error.rs). */
+/** Whether a label exists in each language (tests check one per engine name). */
+export function knownLabel(key) {
+  return Object.hasOwn(STRINGS.en, key) && Object.hasOwn(STRINGS.es, key) && Object.hasOwn(STRINGS.pt, key);
+}
+
+/** Whether a code has its own phrase (tests check every code of ./generated/enums.js). */
 export function knownError(code) {
   return Object.hasOwn(ERRORS.en, code) && Object.hasOwn(ERRORS.es, code) && Object.hasOwn(ERRORS.pt, code);
 }

@@ -1,5 +1,6 @@
 // The page's own files, kept for a clinic whose connection comes and goes:
-// every file of the page is fetched from the network first and kept; when
+// every file of the page (engine/ and generated/ included: nothing is
+// listed here) is fetched from the network first and kept; when
 // the network fails, the kept copy is served, so the page still opens and
 // works on its queued work and last answers. The API (/v1, /healthz,
 // /openapi.json) is never cached here: backend.js keeps its own answers.

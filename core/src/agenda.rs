@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// A block of availability on one weekday, in facility-local time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WeeklyBlock {
     #[cfg_attr(
@@ -25,6 +26,7 @@ pub struct WeeklyBlock {
 /// A day (or part of a day) on which an agenda does not run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Closure {
     pub date: NaiveDate,
@@ -37,6 +39,7 @@ pub struct Closure {
     pub to: Option<NaiveTime>,
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 500), regex(pattern = crate::schema::TEXT_OPT)))]
     pub reason: String,
 }
 
@@ -62,15 +65,19 @@ impl Closure {
 /// The configuration of one agenda: who offers what, when, and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgendaConfig {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub id: String,
     pub facility: String,
     pub service: String,
     /// The practitioner whose agenda this is, if it is personal.
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
     pub practitioner: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(length(max = 64)))]
     pub rules: Vec<WeeklyBlock>,
     pub valid_from: NaiveDate,
     /// Inclusive; `None` means open-ended.
@@ -80,14 +87,18 @@ pub struct AgendaConfig {
     /// Slot length in minutes; `None` takes the service's default.
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+    #[cfg_attr(feature = "schema", schemars(range(min = 5, max = 480)))]
     pub slot_minutes: Option<u16>,
     /// Beneficiaries per slot (more than one for group-based services).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1000)))]
     pub capacity: u16,
     /// Extra places per slot that only an explicit overbooking may use.
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+    #[cfg_attr(feature = "schema", schemars(range(max = 1000)))]
     pub overbooking: u16,
     /// How far ahead bookings are accepted, in days.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 730)))]
     pub horizon_days: u16,
     /// How soon before the start a booking is still accepted, in minutes.
     #[serde(default)]
@@ -96,6 +107,7 @@ pub struct AgendaConfig {
     /// Percent of each day's places kept for referred patients.
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+    #[cfg_attr(feature = "schema", schemars(range(max = 100)))]
     pub referral_share_percent: u8,
 }
 

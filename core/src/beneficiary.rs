@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Sex as recorded for clinical purposes (FHIR administrative gender).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     Female,
@@ -18,11 +19,14 @@ pub enum Sex {
 /// Coverage of a beneficiary by a programme of an agency, for a period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
     /// Programme code, e.g. `imss-bienestar`.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub programme: String,
     /// The agency that runs the programme.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub agency: String,
     pub valid_from: NaiveDate,
     /// Inclusive; `None` means open-ended.
@@ -41,18 +45,23 @@ impl Coverage {
 /// A person entitled to care.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Beneficiary {
     /// A national identifier, unique in the network (e.g. `UY-12345678`).
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub id: String,
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
     pub name: String,
     pub birth_date: NaiveDate,
     pub sex: Sex,
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(optional = nullable))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT_OPT)))]
     pub contact: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+    #[cfg_attr(feature = "schema", schemars(length(max = 32)))]
     pub coverage: Vec<Coverage>,
 }
 

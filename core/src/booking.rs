@@ -1,10 +1,10 @@
 //! Booking decisions: book, cancel, reschedule, arrive, fulfil, no-show, and
 //! the waitlist offers that freed places trigger.
 
+use crate::access::{agenda_of, beneficiary_of, staff_at, staff_or_admin};
 use crate::actor::{Actor, Role};
 use crate::agenda::{Agenda, AgendaConfig};
-use crate::appointment::AppointmentStatus;
-use crate::decide::{code, staff_at, staff_or_admin, text, text_opt};
+use crate::appointment::{AppointmentAction, AppointmentStatus};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::priority::Priority;
@@ -13,6 +13,7 @@ use crate::slot::{
     minute_of, ordinary_left,
 };
 use crate::state::State;
+use crate::validate::{code, text, text_opt};
 use crate::waitlist::WaitlistStatus;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -20,20 +21,6 @@ const FRONT_DESK: [Role; 3] = [Role::Clerk, Role::Clinician, Role::Coordinator];
 
 /// Most waitlist offers one command may produce.
 const MAX_OFFERS: usize = 50;
-
-pub(crate) fn agenda_of<'s>(state: &'s State, id: &str) -> Result<(u32, &'s Agenda)> {
-    let &idx = state
-        .agenda_index
-        .get(id)
-        .ok_or_else(|| Error::UnknownAgenda(id.to_owned()))?;
-    Ok((idx, &state.agendas[idx as usize]))
-}
-
-pub(crate) fn beneficiary_of(state: &State, id: &str) -> Result<u32> {
-    state
-        .beneficiary_idx(id)
-        .ok_or_else(|| Error::UnknownBeneficiary(id.to_owned()))
-}
 
 /// Checks every rule a new place in a slot must satisfy and says whether it
 /// uses the overbooking allowance. `moving` is an appointment being
@@ -162,7 +149,7 @@ pub(crate) fn book(
     let b = beneficiary_of(state, beneficiary)?;
     if let Some(rid) = follow_up_of {
         // A referral this facility is not part of does not exist for it.
-        let r = crate::referral::flow::visible(state, actor, rid)?;
+        let r = crate::access::visible(state, actor, rid)?;
         let wanted = r
             .counter_referral
             .as_ref()
@@ -204,26 +191,91 @@ pub(crate) fn book(
     Ok(events)
 }
 
-/// Looks up a booked appointment and checks who may act on it.
-fn active(
+/// Who may take each appointment action, from which status, and from
+/// when: the table `active` checks and `permitted` publishes.
+const fn rule(action: AppointmentAction) -> (&'static [Role], AppointmentStatus, &'static str) {
+    use AppointmentAction as A;
+    match action {
+        A::Cancel => (&FRONT_DESK, AppointmentStatus::Booked, "cancel"),
+        A::Reschedule => (&FRONT_DESK, AppointmentStatus::Booked, "reschedule"),
+        A::MarkArrived => (&FRONT_DESK, AppointmentStatus::Booked, "mark arrival"),
+        A::MarkFulfilled => (
+            &[Role::Clinician],
+            AppointmentStatus::Arrived,
+            "record care",
+        ),
+        A::MarkNoShow => (&FRONT_DESK, AppointmentStatus::Booked, "mark no-show"),
+    }
+}
+
+/// Arrival is recorded from a day before the start; a no-show once the
+/// start has passed.
+fn not_before(action: AppointmentAction, start: i64) -> Option<DateTime<Utc>> {
+    match action {
+        AppointmentAction::MarkArrived => Some(instant(start) - Duration::hours(24)),
+        AppointmentAction::MarkNoShow => Some(instant(start)),
+        _ => None,
+    }
+}
+
+/// Checks the table for `action` on `appt`, in the order refusals come:
+/// who acts, then the status, then the time.
+fn check(
     state: &State,
     actor: &Actor,
     id: u32,
-    roles: &[Role],
-    action: &'static str,
-    wanted: AppointmentStatus,
-) -> Result<(crate::appointment::Appointment, &'static str)> {
-    let appt = *state.appointment(id).ok_or(Error::UnknownAppointment(id))?;
+    appt: &crate::appointment::Appointment,
+    action: AppointmentAction,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (roles, wanted, verb) = rule(action);
     let a = &state.agendas[appt.agenda as usize];
-    staff_at(actor, &a.config.facility, roles, action)?;
+    staff_at(actor, &a.config.facility, roles, verb)?;
     if appt.status != wanted {
         return Err(Error::AppointmentNotActive {
             id,
             status: appt.status.as_str(),
-            action,
+            action: verb,
         });
     }
-    Ok((appt, action))
+    if let Some(from) = not_before(action, appt.start)
+        && now < from
+    {
+        return Err(Error::TooEarly {
+            action: verb,
+            start: instant(appt.start).to_rfc3339(),
+        });
+    }
+    Ok(())
+}
+
+/// Looks up an appointment and checks who may take `action` on it now.
+fn active(
+    state: &State,
+    actor: &Actor,
+    id: u32,
+    action: AppointmentAction,
+    now: DateTime<Utc>,
+) -> Result<crate::appointment::Appointment> {
+    let appt = *state.appointment(id).ok_or(Error::UnknownAppointment(id))?;
+    check(state, actor, id, &appt, action, now)?;
+    Ok(appt)
+}
+
+/// The actions `actor` may take on appointment `id` now, in table order.
+pub(crate) fn permitted(
+    state: &State,
+    actor: &Actor,
+    id: u32,
+    now: DateTime<Utc>,
+) -> Vec<AppointmentAction> {
+    let Some(appt) = state.appointment(id) else {
+        return Vec::new();
+    };
+    AppointmentAction::ALL
+        .into_iter()
+        .filter(|&a| check(state, actor, id, appt, a, now).is_ok())
+        .collect()
 }
 
 pub(crate) fn cancel(
@@ -233,14 +285,7 @@ pub(crate) fn cancel(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
-    let (appt, _) = active(
-        state,
-        actor,
-        id,
-        &FRONT_DESK,
-        "cancel",
-        AppointmentStatus::Booked,
-    )?;
+    let appt = active(state, actor, id, AppointmentAction::Cancel, now)?;
     text("reason", reason, 500)?;
     let mut events = vec![Event::AppointmentCancelled {
         appointment: id,
@@ -260,14 +305,7 @@ pub(crate) fn reschedule(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
-    let (old, _) = active(
-        state,
-        actor,
-        id,
-        &FRONT_DESK,
-        "reschedule",
-        AppointmentStatus::Booked,
-    )?;
+    let old = active(state, actor, id, AppointmentAction::Reschedule, now)?;
     text_opt("reason", reason, 500)?;
     let old_agenda = &state.agendas[old.agenda as usize];
     let (new_idx, a) = match agenda {
@@ -356,20 +394,7 @@ pub(crate) fn arrive(
     id: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
-    let (appt, action) = active(
-        state,
-        actor,
-        id,
-        &FRONT_DESK,
-        "mark arrival",
-        AppointmentStatus::Booked,
-    )?;
-    if now < instant(appt.start) - Duration::hours(24) {
-        return Err(Error::TooEarly {
-            action,
-            start: instant(appt.start).to_rfc3339(),
-        });
-    }
+    let appt = active(state, actor, id, AppointmentAction::MarkArrived, now)?;
     let mut events = vec![Event::AppointmentArrived { appointment: id }];
     if let Some(r) = state.referral(appt.referral)
         && r.status == crate::referral::ReferralStatus::Scheduled
@@ -380,15 +405,13 @@ pub(crate) fn arrive(
     Ok(events)
 }
 
-pub(crate) fn fulfil(state: &State, actor: &Actor, id: u32) -> Result<Vec<Event>> {
-    active(
-        state,
-        actor,
-        id,
-        &[Role::Clinician],
-        "record care",
-        AppointmentStatus::Arrived,
-    )?;
+pub(crate) fn fulfil(
+    state: &State,
+    actor: &Actor,
+    id: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>> {
+    active(state, actor, id, AppointmentAction::MarkFulfilled, now)?;
     Ok(vec![Event::AppointmentFulfilled { appointment: id }])
 }
 
@@ -398,20 +421,7 @@ pub(crate) fn no_show(
     id: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
-    let (appt, action) = active(
-        state,
-        actor,
-        id,
-        &FRONT_DESK,
-        "mark no-show",
-        AppointmentStatus::Booked,
-    )?;
-    if now < instant(appt.start) {
-        return Err(Error::TooEarly {
-            action,
-            start: instant(appt.start).to_rfc3339(),
-        });
-    }
+    let appt = active(state, actor, id, AppointmentAction::MarkNoShow, now)?;
     let mut events = vec![Event::AppointmentNoShow { appointment: id }];
     if let Some(r) = state.referral(appt.referral)
         && r.status == crate::referral::ReferralStatus::Scheduled

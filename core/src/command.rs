@@ -15,14 +15,17 @@ use serde::{Deserialize, Serialize};
 /// A command to the engine. The JSON form is `{"type": "book_appointment", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     // --- network reference data (admin) ---
     /// Sets the network's name and referral target times.
     ConfigureNetwork {
+        #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
         name: String,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::targets"))]
         targets: Vec<TargetTimes>,
     },
     DefineService {
@@ -42,6 +45,7 @@ pub enum Command {
     },
     DeclareHoliday {
         date: NaiveDate,
+        #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
         name: String,
     },
     DefineAgreement {
@@ -73,6 +77,7 @@ pub enum Command {
     },
     CancelAppointment {
         appointment: u32,
+        #[cfg_attr(feature = "schema", schemars(length(max = 500), regex(pattern = crate::schema::TEXT)))]
         reason: String,
     },
     RescheduleAppointment {
@@ -84,6 +89,7 @@ pub enum Command {
         start: DateTime<Utc>,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(length(max = 500), regex(pattern = crate::schema::TEXT_OPT)))]
         reason: String,
     },
     MarkArrived {
@@ -99,6 +105,7 @@ pub enum Command {
     // --- waitlist ---
     JoinWaitlist {
         beneficiary: String,
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
         service: String,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(optional = nullable))]
@@ -109,6 +116,7 @@ pub enum Command {
         entry: u32,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(length(max = 500), regex(pattern = crate::schema::TEXT_OPT)))]
         reason: String,
     },
 
@@ -121,6 +129,7 @@ pub enum Command {
         reason: ClinicalReason,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(length(max = 20)))]
         attachments: Vec<Attachment>,
     },
     ReceiveReferral {
@@ -130,6 +139,7 @@ pub enum Command {
         referral: u32,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(length(max = 1000), regex(pattern = crate::schema::TEXT_OPT)))]
         note: String,
     },
     RejectReferral {
@@ -137,6 +147,7 @@ pub enum Command {
         reason: RejectReason,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(length(max = 1000), regex(pattern = crate::schema::TEXT_OPT)))]
         text: String,
     },
     RedirectReferral {
@@ -144,6 +155,7 @@ pub enum Command {
         to: String,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(extend("x-engine-required" = true), length(max = 1000), regex(pattern = crate::schema::TEXT)))]
         reason: String,
     },
     /// Moves the referral to a higher tier; without `to`, to the best
@@ -155,6 +167,7 @@ pub enum Command {
         to: Option<String>,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
+        #[cfg_attr(feature = "schema", schemars(extend("x-engine-required" = true), length(max = 1000), regex(pattern = crate::schema::TEXT)))]
         reason: String,
     },
     ScheduleReferral {
@@ -171,12 +184,14 @@ pub enum Command {
     },
     CancelReferral {
         referral: u32,
+        #[cfg_attr(feature = "schema", schemars(length(max = 1000), regex(pattern = crate::schema::TEXT)))]
         reason: String,
     },
     /// The destination closes an accepted referral without care (e.g. after
     /// a no-show the patient cannot be reached).
     CloseReferral {
         referral: u32,
+        #[cfg_attr(feature = "schema", schemars(length(max = 1000), regex(pattern = crate::schema::TEXT)))]
         reason: String,
     },
 }
@@ -222,6 +237,7 @@ impl Command {
 /// idempotency key that makes retries safe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     pub actor: crate::actor::Actor,

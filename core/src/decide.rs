@@ -1,12 +1,14 @@
 //! `decide`: the pure function from (state, actor, command, now) to events
 //! or an error. It never mutates; the engine applies what it returns.
 
-use crate::actor::{Actor, Role};
+use crate::access::{admin, configure_at, same_agency, staff_or_admin};
+use crate::actor::Actor;
 use crate::agenda::AgendaConfig;
 use crate::command::Command;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::state::State;
+use crate::validate::{code, text, text_opt};
 use chrono::{DateTime, Utc};
 
 /// Decides what a command does, without changing anything.
@@ -182,7 +184,7 @@ pub fn decide(
             now,
         ),
         MarkArrived { appointment } => crate::booking::arrive(state, actor, *appointment, now),
-        MarkFulfilled { appointment } => crate::booking::fulfil(state, actor, *appointment),
+        MarkFulfilled { appointment } => crate::booking::fulfil(state, actor, *appointment, now),
         MarkNoShow { appointment } => crate::booking::no_show(state, actor, *appointment, now),
         JoinWaitlist {
             beneficiary,
@@ -251,97 +253,6 @@ fn define_agenda(
         now,
     ));
     Ok(events)
-}
-
-// --- authorization helpers -------------------------------------------------
-
-/// An actor acts for the agency of the facility they work at: one who names
-/// a facility of another agency is refused everything, whatever the role.
-pub(crate) fn same_agency(state: &State, actor: &Actor) -> Result<()> {
-    match actor.facility.as_deref().and_then(|f| state.facility(f)) {
-        Some(f) if f.agency != actor.agency => Err(Error::not_permitted(
-            actor.role,
-            &format!("act at {} for agency {}", f.id, actor.agency),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Only network admins.
-pub(crate) fn admin(actor: &Actor, action: &str) -> Result<()> {
-    if actor.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(Error::not_permitted(actor.role, action))
-    }
-}
-
-/// Network admins anywhere, clerks at their own facility.
-pub(crate) fn configure_at(actor: &Actor, facility: &str, action: &str) -> Result<()> {
-    match actor.role {
-        Role::Admin => Ok(()),
-        Role::Clerk if actor.works_at(facility) => Ok(()),
-        role => Err(Error::not_permitted(
-            role,
-            &format!("{action} at {facility}"),
-        )),
-    }
-}
-
-/// Front-line staff (clerk, clinician, coordinator) of any facility, and admins.
-pub(crate) fn staff_or_admin(actor: &Actor, action: &str) -> Result<()> {
-    match actor.role {
-        Role::Clerk | Role::Clinician | Role::Coordinator if actor.facility.is_some() => Ok(()),
-        Role::Admin => Ok(()),
-        role => Err(Error::not_permitted(role, action)),
-    }
-}
-
-/// Front-line staff working at `facility`, with one of `roles`.
-pub(crate) fn staff_at(actor: &Actor, facility: &str, roles: &[Role], action: &str) -> Result<()> {
-    if roles.contains(&actor.role) && actor.works_at(facility) {
-        Ok(())
-    } else {
-        Err(Error::not_permitted(
-            actor.role,
-            &format!("{action} at {facility}"),
-        ))
-    }
-}
-
-// --- input helpers -----------------------------------------------------------
-
-/// An identifier: 1..=64 characters, no whitespace or control characters.
-pub(crate) fn code(field: &str, v: &str) -> Result<()> {
-    if v.is_empty() || v.len() > 64 {
-        return Err(Error::invalid(field, "must have 1 to 64 characters"));
-    }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(
-            field,
-            "must not contain spaces or control characters",
-        ));
-    }
-    Ok(())
-}
-
-/// A required free text of at most `max` bytes.
-pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<()> {
-    if v.trim().is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    text_opt(field, v, max)
-}
-
-/// An optional free text of at most `max` bytes.
-pub(crate) fn text_opt(field: &str, v: &str, max: usize) -> Result<()> {
-    if v.len() > max {
-        return Err(Error::invalid(field, format!("at most {max} bytes")));
-    }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::invalid(field, "must not contain control characters"));
-    }
-    Ok(())
 }
 
 fn check_coverage(coverage: &[crate::beneficiary::Coverage]) -> Result<()> {

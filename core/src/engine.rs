@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// What a successful command returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Outcome {
     /// The journal entry that holds the events.
     pub seq: u64,

@@ -96,6 +96,41 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every code the engine gives, in declaration order: what pages and
+    /// tests import (generated into the TypeScript declarations) instead of
+    /// reading this file.
+    pub const CODES: [&'static str; 29] = [
+        "invalid_input",
+        "unknown_facility",
+        "unknown_service",
+        "unknown_agenda",
+        "unknown_beneficiary",
+        "unknown_appointment",
+        "unknown_waitlist_entry",
+        "unknown_referral",
+        "unknown_agreement",
+        "unknown_time_zone",
+        "unknown_resource",
+        "already_exists",
+        "service_not_offered",
+        "not_permitted",
+        "outside_availability",
+        "agenda_closed",
+        "slot_full",
+        "reserved_for_referrals",
+        "too_short_notice",
+        "beyond_horizon",
+        "double_booking",
+        "appointment_not_active",
+        "too_early",
+        "not_covered",
+        "already_waiting",
+        "illegal_transition",
+        "no_agreement",
+        "no_destination",
+        "idempotency_key_reused",
+    ];
+
     /// The stable machine code of this error.
     pub fn code(&self) -> &'static str {
         use Error::*;
@@ -281,6 +316,7 @@ impl Error {
 /// How a face should classify an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadInput,
@@ -332,6 +368,7 @@ impl ErrorKind {
 /// `{code, message, details}`: the shape of an error on every face.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -442,6 +479,12 @@ mod tests {
         for e in &all {
             assert_eq!(ErrorKind::of_code(e.code()), Some(e.kind()), "{}", e.code());
         }
+        let listed: Vec<&str> = all.iter().map(Error::code).collect();
+        assert_eq!(
+            listed,
+            Error::CODES,
+            "Error::CODES lists every code once, in order"
+        );
         assert_eq!(ErrorKind::of_code("a_future_code"), None);
     }
 

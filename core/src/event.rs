@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// `{"type": "appointment_booked", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     NetworkConfigured {
@@ -55,9 +56,11 @@ pub enum Event {
         beneficiary: String,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         start: DateTime<Utc>,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         end: DateTime<Utc>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         referral: Option<u32>,
@@ -105,6 +108,7 @@ pub enum Event {
         agenda: String,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         start: DateTime<Utc>,
     },
     WaitlistSatisfied {
@@ -124,9 +128,11 @@ pub enum Event {
         attachments: Vec<Attachment>,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         accept_due: DateTime<Utc>,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         appointment_due: DateTime<Utc>,
     },
     ReferralReceived {
@@ -160,6 +166,7 @@ pub enum Event {
         appointment: u32,
         #[serde(with = "crate::rfc3339")]
         #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+        #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
         start: DateTime<Utc>,
     },
     ReferralInProgress {

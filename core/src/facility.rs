@@ -32,6 +32,18 @@ impl TryFrom<u8> for Tier {
     }
 }
 
+/// 1, 2 or 3, as serde reads and writes it (`try_from = "u8"`).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Tier {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Tier".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer", "enum": [1, 2, 3]})
+    }
+}
+
 impl From<Tier> for u8 {
     fn from(t: Tier) -> u8 {
         t as u8
@@ -41,24 +53,34 @@ impl From<Tier> for u8 {
 /// A clinical service (e.g. high-risk obstetrics) with its usual slot length.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Service {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub code: String,
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
     pub name: String,
+    #[cfg_attr(feature = "schema", schemars(range(min = 5, max = 480)))]
     pub slot_minutes: u16,
 }
 
 /// A clinic or hospital of one agency.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Facility {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub id: String,
+    #[cfg_attr(feature = "schema", schemars(length(max = 200), regex(pattern = crate::schema::TEXT)))]
     pub name: String,
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 64), regex(pattern = crate::schema::CODE)))]
     pub agency: String,
     pub tier: Tier,
+    #[cfg_attr(feature = "schema", schemars(length(max = 100), regex(pattern = crate::schema::TEXT)))]
     pub region: String,
     /// IANA time zone name; every local time of the facility is read in it.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::time_zone"))]
     pub time_zone: String,
     /// Codes of the services offered.
     pub services: Vec<String>,

@@ -14,12 +14,14 @@ use sha2::{Digest, Sha256};
 /// One accepted command and the events it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// 1, 2, 3, … with no gaps.
     pub seq: u64,
     #[serde(with = "crate::rfc3339")]
     #[cfg_attr(feature = "typescript", ts(as = "DateTime<Utc>"))]
+    #[cfg_attr(feature = "schema", schemars(with = "DateTime<Utc>"))]
     pub at: DateTime<Utc>,
     pub actor: Actor,
     /// The command's type name.
@@ -30,6 +32,10 @@ pub struct Entry {
     /// key but a different command is told apart.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_u64")]
     #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<String>", regex(pattern = r"^[0-9a-f]{16}$"))
+    )]
     pub digest: Option<u64>,
     pub events: Vec<Event>,
     /// Lowercase hex SHA-256 of the previous hash and this entry's content.
@@ -103,6 +109,7 @@ fn to_hex(bytes: &[u8]) -> String {
 /// Where and why the chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChainBreak {
     /// Position (0-based) of the first entry that does not verify.
     pub index: u64,
@@ -116,6 +123,7 @@ pub struct ChainBreak {
 /// The outcome of verifying a journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Verification {
     pub entries: u64,
     pub events: u64,

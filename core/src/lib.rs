@@ -9,6 +9,7 @@
 //! through [`decide`] (which never mutates) and [`State::apply`] (which never
 //! fails), so replaying a journal rebuilds exactly the same state.
 
+mod access;
 pub mod actor;
 pub mod agenda;
 pub mod agreement;
@@ -27,10 +28,13 @@ pub mod priority;
 pub mod query;
 pub mod referral;
 pub mod rfc3339;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod slot;
 pub mod snapshot;
 pub mod state;
 pub mod synth;
+mod validate;
 mod view;
 pub mod visibility;
 pub mod waitlist;

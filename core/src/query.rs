@@ -1,11 +1,13 @@
 //! Queries: read-only questions, authorized like commands.
 
+use crate::access::{facility_reader, people_reader};
 use crate::actor::{Actor, Role};
 use crate::agenda::AgendaConfig;
 use crate::appointment::AppointmentStatus;
 use crate::beneficiary::Beneficiary;
 use crate::error::{Error, Result};
 use crate::facility::{Facility, Service, Tier};
+pub use crate::interop::{CalendarOf, FhirParam};
 use crate::journal::{Entry, Held, Verification, verify_from};
 use crate::priority::Priority;
 use crate::referral::routing::{Routing, suggest};
@@ -14,6 +16,7 @@ use crate::slot::{
     FreeSlots, Minute, Use, day_slots, instant, minute_at_or_after, minute_of, ordinary_left,
 };
 use crate::state::State;
+pub use crate::view::{AppointmentView, ReferralView};
 use crate::waitlist::WaitlistEntry;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +26,7 @@ use std::collections::BinaryHeap;
 /// A question to the engine. The JSON form is `{"type": "free_slots", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Query {
     Facilities,
@@ -47,6 +51,7 @@ pub enum Query {
         facilities: Vec<String>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_SLOTS)))]
         limit: u16,
         /// Count the places kept for referred patients as free.
         #[serde(default)]
@@ -57,6 +62,7 @@ pub enum Query {
     AgendaView {
         agenda: String,
         from: NaiveDate,
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_DAYS)))]
         days: u16,
     },
     /// The appointments of an agenda on a local date.
@@ -68,6 +74,7 @@ pub enum Query {
     /// (at least 2 characters), ignoring case and the accents of Latin
     /// letters; at most 50.
     FindBeneficiaries {
+        #[cfg_attr(feature = "schema", schemars(length(min = 2), regex(pattern = crate::schema::SEARCH)))]
         text: String,
     },
     BeneficiaryAppointments {
@@ -171,27 +178,6 @@ pub enum Query {
     },
 }
 
-/// One FHIR search parameter, `name=value` as in a query string (a name may
-/// repeat; a comma in a value means "any of these").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-#[serde(deny_unknown_fields)]
-pub struct FhirParam {
-    pub name: String,
-    pub value: String,
-}
-
-/// What a [`Query::Calendar`] is the calendar of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum CalendarOf {
-    Appointment,
-    Beneficiary,
-    Agenda,
-    Facility,
-}
-
 fn default_limit() -> u32 {
     100
 }
@@ -199,6 +185,7 @@ fn default_limit() -> u32 {
 /// A free slot in a search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FreeSlot {
     pub agenda: String,
     pub facility: String,
@@ -210,6 +197,7 @@ pub struct FreeSlot {
 /// One slot in an agenda view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SlotView {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -220,6 +208,7 @@ pub struct SlotView {
 /// One local day of an agenda view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DayView {
     pub date: NaiveDate,
     pub places: u32,
@@ -229,27 +218,10 @@ pub struct DayView {
     pub slots: Vec<SlotView>,
 }
 
-/// An appointment as queries show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
-pub struct AppointmentView {
-    pub id: u32,
-    pub agenda: String,
-    pub facility: String,
-    pub service: String,
-    pub beneficiary: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub status: AppointmentStatus,
-    pub referral: Option<u32>,
-    pub rescheduled_from: Option<u32>,
-    pub rescheduled_to: Option<u32>,
-    pub overbooked: bool,
-}
-
 /// Fill and attendance of an agenda over a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Utilization {
     pub places: u32,
     pub booked: u32,
@@ -262,6 +234,7 @@ pub struct Utilization {
 /// A referral on a worklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkItem {
     pub referral: u32,
     pub beneficiary: String,
@@ -279,6 +252,7 @@ pub struct WorkItem {
 /// A page of a worklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Worklist {
     pub total: u32,
     pub overdue: u32,
@@ -288,6 +262,7 @@ pub struct Worklist {
 /// A target time missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Breach {
     pub referral: u32,
     pub priority: Priority,
@@ -302,6 +277,7 @@ pub struct Breach {
 /// Attendance status of one beneficiary for a conditionality report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Attendance {
     Attended,
@@ -313,6 +289,7 @@ pub enum Attendance {
 /// One row of a conditionality report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConditionalityRow {
     pub beneficiary: String,
     pub name: String,
@@ -325,6 +302,7 @@ pub struct ConditionalityRow {
 /// The answer to a query. The JSON form is `{"type": "free_slots", "value": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Answer {
     Facilities(Vec<Facility>),
@@ -337,8 +315,8 @@ pub enum Answer {
     Utilization(Utilization),
     Waitlist(Vec<WaitlistEntry>),
     Worklist(Worklist),
-    Referrals(Vec<ReferralRecord>),
-    Referral(Box<ReferralRecord>),
+    Referrals(Vec<ReferralView>),
+    Referral(Box<ReferralView>),
     Breaches(Vec<Breach>),
     Routing(Routing),
     Entries(Vec<Entry>),
@@ -352,8 +330,10 @@ pub enum Answer {
 
 /// Most entries one `audit_trail` answer holds.
 pub const MAX_AUDIT_ENTRIES: u32 = 1000;
-const MAX_DAYS: u16 = 62;
-const MAX_SLOTS: u16 = 500;
+/// Most days one `agenda_view` shows.
+pub const MAX_DAYS: u16 = 62;
+/// Most slots one `free_slots` answer holds.
+pub const MAX_SLOTS: u16 = 500;
 
 /// Answers `q` for `actor` at `now`.
 pub fn query(
@@ -364,7 +344,7 @@ pub fn query(
     now: DateTime<Utc>,
 ) -> Result<Answer> {
     use Query::*;
-    crate::decide::same_agency(state, actor)?;
+    crate::access::same_agency(state, actor)?;
     match q {
         Facilities => Ok(Answer::Facilities(state.facilities.clone())),
         Services => Ok(Answer::Services(state.services.values().cloned().collect())),
@@ -420,7 +400,7 @@ pub fn query(
             if *days == 0 || *days > MAX_DAYS {
                 return Err(Error::invalid("days", format!("between 1 and {MAX_DAYS}")));
             }
-            let (_, a) = crate::booking::agenda_of(state, agenda)?;
+            let (_, a) = crate::access::agenda_of(state, agenda)?;
             let mut out = Vec::new();
             let mut buf = Vec::new();
             let mut date = *from;
@@ -452,14 +432,14 @@ pub fn query(
             Ok(Answer::AgendaView(out))
         }
         AgendaAppointments { agenda, date } => {
-            let (idx, a) = crate::booking::agenda_of(state, agenda)?;
+            let (idx, a) = crate::access::agenda_of(state, agenda)?;
             facility_reader(actor, &a.config.facility)?;
             let mut list: Vec<AppointmentView> = state
                 .appointments
                 .iter()
                 .enumerate()
                 .filter(|(_, x)| x.agenda == idx && crate::slot::local_date(a, x.start) == *date)
-                .map(|(i, _)| view(state, i as u32 + 1))
+                .map(|(i, _)| view(state, actor, i as u32 + 1, now))
                 .collect();
             list.sort_unstable_by_key(|v| (v.start, v.id));
             Ok(Answer::Appointments(list))
@@ -483,16 +463,16 @@ pub fn query(
         }
         BeneficiaryAppointments { beneficiary } => {
             people_reader(actor)?;
-            let b = crate::booking::beneficiary_of(state, beneficiary)?;
+            let b = crate::access::beneficiary_of(state, beneficiary)?;
             let mut list: Vec<AppointmentView> = state.by_beneficiary[b as usize]
                 .iter()
-                .map(|own| view(state, own.id))
+                .map(|own| view(state, actor, own.id, now))
                 .collect();
             list.sort_unstable_by_key(|v| (v.start, v.id));
             Ok(Answer::Appointments(list))
         }
         Utilization { agenda, from, to } => {
-            let (idx, a) = crate::booking::agenda_of(state, agenda)?;
+            let (idx, a) = crate::access::agenda_of(state, agenda)?;
             facility_reader(actor, &a.config.facility)?;
             if to < from || (*to - *from).num_days() > 366 {
                 return Err(Error::invalid("to", "the period must be 1 to 366 days"));
@@ -534,22 +514,23 @@ pub fn query(
         }
         OutgoingReferrals { facility } => {
             facility_reader(actor, facility)?;
-            let mut list: Vec<ReferralRecord> = state
+            let mut list: Vec<ReferralView> = state
                 .referrals_from
                 .get(facility)
                 .map(|ids| {
                     ids.iter()
                         .filter_map(|&id| state.referral(id))
-                        .cloned()
+                        .map(|r| ReferralView::of(actor, r))
                         .collect()
                 })
                 .unwrap_or_default();
-            list.sort_unstable_by_key(|r| Reverse(r.id));
+            list.sort_unstable_by_key(|v| Reverse(v.referral.id));
             Ok(Answer::Referrals(list))
         }
-        Referral { referral } => Ok(Answer::Referral(Box::new(
-            crate::referral::flow::visible(state, actor, *referral)?.clone(),
-        ))),
+        Referral { referral } => Ok(Answer::Referral(Box::new(ReferralView::of(
+            actor,
+            crate::access::visible(state, actor, *referral)?,
+        )))),
         BreachReport { facility, from, to } => {
             facility_reader(actor, facility)?;
             Ok(Answer::Breaches(breaches(state, facility, *from, *to, now)))
@@ -654,44 +635,13 @@ pub fn query(
     }
 }
 
-/// Staff of the facility, auditors and admins.
-pub(crate) fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
-    match actor.role {
-        Role::Auditor | Role::Admin => Ok(()),
-        _ if actor.works_at(facility) => Ok(()),
-        role => Err(Error::not_permitted(
-            role,
-            &format!("read the records of {facility}"),
-        )),
-    }
-}
-
-/// Anyone with a role that handles beneficiaries.
-pub(crate) fn people_reader(actor: &Actor) -> Result<()> {
-    match actor.role {
-        Role::Clerk | Role::Clinician | Role::Coordinator if actor.facility.is_some() => Ok(()),
-        Role::Auditor | Role::Admin => Ok(()),
-        role => Err(Error::not_permitted(role, "read beneficiary records")),
-    }
-}
-
-fn view(state: &State, id: u32) -> AppointmentView {
-    let x = state.appointments[id as usize - 1];
-    let a = &state.agendas[x.agenda as usize];
-    AppointmentView {
-        id,
-        agenda: a.config.id.clone(),
-        facility: a.config.facility.clone(),
-        service: a.config.service.clone(),
-        beneficiary: state.beneficiaries[x.beneficiary as usize].id.clone(),
-        start: instant(x.start),
-        end: instant(x.start + i64::from(a.slot_minutes)),
-        status: x.status,
-        referral: (x.referral != 0).then_some(x.referral),
-        rescheduled_from: (x.previous != 0).then_some(x.previous),
-        rescheduled_to: (x.next != 0).then_some(x.next),
-        overbooked: x.overbooked,
-    }
+/// An appointment with the actions `actor` may take on it now.
+fn view(state: &State, actor: &Actor, id: u32, now: DateTime<Utc>) -> AppointmentView {
+    let mut v = state
+        .appointment_view(id)
+        .expect("queries list only appointments the state holds");
+    v.actions = crate::booking::permitted(state, actor, id, now);
+    v
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -903,14 +853,6 @@ fn utilization(state: &State, agenda: u32, from: NaiveDate, to: NaiveDate) -> Ut
     }
 }
 
-/// What is due next for an open referral, and by when.
-pub(crate) fn next_deadline(r: &ReferralRecord) -> (&'static str, DateTime<Utc>) {
-    match r.status {
-        ReferralStatus::Requested | ReferralStatus::Received => ("accept", r.accept_due),
-        _ => ("appointment", r.appointment_due),
-    }
-}
-
 fn worklist(
     state: &State,
     facility: &str,
@@ -958,7 +900,7 @@ fn worklist(
         .filter_map(|&k| {
             let id = k as u32;
             let r = state.referral(id)?;
-            let (due, deadline) = next_deadline(r);
+            let (due, deadline) = r.next_deadline();
             Some(WorkItem {
                 referral: id,
                 beneficiary: r.beneficiary.clone(),

@@ -76,7 +76,7 @@ pub(crate) struct WorkKey {
     /// On the destination's worklist (see `ReferralStatus::is_open_at_destination`).
     pub open: bool,
     pub priority: crate::priority::Priority,
-    /// The next deadline, as `query::next_deadline` gives it.
+    /// The next deadline, as `Referral::next_deadline` gives it.
     pub deadline: chrono::DateTime<chrono::Utc>,
 }
 
@@ -645,7 +645,7 @@ impl State {
                 .unwrap_or(u32::MAX),
             open: r.status.is_open_at_destination(),
             priority: r.priority,
-            deadline: crate::query::next_deadline(r).1,
+            deadline: r.next_deadline().1,
         };
         let i = id as usize - 1;
         if i < self.work_keys.len() {

@@ -6,14 +6,15 @@
 
 use crate::agenda::{Agenda, AgendaConfig, Closure};
 use crate::agreement::Agreement;
+use crate::appointment::{AppointmentAction, AppointmentStatus};
 use crate::beneficiary::Beneficiary;
 use crate::facility::{Facility, Service};
-use crate::query::AppointmentView;
-use crate::referral::Referral;
+use crate::referral::{Referral, ReferralAction};
 use crate::slot::{day_slots, instant, local_date, minute_of};
 use crate::state::State;
 use crate::waitlist::WaitlistEntry;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// An agenda with what its configuration alone does not say: the closures
@@ -127,6 +128,7 @@ impl State {
             rescheduled_from: (x.previous != 0).then_some(x.previous),
             rescheduled_to: (x.next != 0).then_some(x.next),
             overbooked: x.overbooked,
+            actions: Vec::new(),
         })
     }
 
@@ -212,5 +214,48 @@ impl State {
         }
         out.sort_unstable_by_key(|s| s.start);
         Some(out)
+    }
+}
+
+/// An appointment as queries show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AppointmentView {
+    pub id: u32,
+    pub agenda: String,
+    pub facility: String,
+    pub service: String,
+    pub beneficiary: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub referral: Option<u32>,
+    pub rescheduled_from: Option<u32>,
+    pub rescheduled_to: Option<u32>,
+    pub overbooked: bool,
+    /// What the asking actor may do with it now (empty where no actor
+    /// asked, e.g. in an export).
+    #[serde(default)]
+    pub actions: Vec<AppointmentAction>,
+}
+
+/// A referral as answers show it: the record, and the actions the asking
+/// actor may take on it now, from the table the flow checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReferralView {
+    #[serde(flatten)]
+    pub referral: Referral,
+    pub actions: Vec<ReferralAction>,
+}
+
+impl ReferralView {
+    pub(crate) fn of(actor: &crate::actor::Actor, r: &Referral) -> Self {
+        ReferralView {
+            referral: r.clone(),
+            actions: crate::referral::rules::permitted(actor, r),
+        }
     }
 }

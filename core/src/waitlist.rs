@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Where a waitlist entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WaitlistStatus {
     Waiting,
@@ -20,6 +21,7 @@ pub enum WaitlistStatus {
 /// One beneficiary waiting for one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WaitlistEntry {
     pub id: u32,
     pub beneficiary: String,

@@ -1,5 +1,5 @@
 //! The engine as the server sees it: one instance per tenant, driven by that
-//! tenant's writer thread (see `commit.rs`).
+//! tenant's writer thread (see `commit/`).
 //!
 //! The server runs the engine as a WebAssembly component inside wasmtime
 //! (`ComponentBackend`). [`NativeBackend`] runs the very same `enlace-core`

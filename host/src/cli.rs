@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Static files served at `/`.
     #[arg(long)]
     pub web_root: Option<PathBuf>,
+    /// For tests only: date every command and query with the RFC 3339
+    /// instant in FILE, read at each call, instead of the system clock
+    /// (see test_clock.rs). Never in production.
+    #[arg(long, value_name = "FILE")]
+    pub test_clock: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,11 +241,19 @@ fn serve(args: ServeArgs) -> Result<()> {
     }
     config.check()?;
     init_logging(&config);
-    let factory = backend_factory(
+    let mut factory = backend_factory(
         config.engine,
         config.component.clone(),
         config.fuel_per_call,
     )?;
+    if let Some(path) = &args.test_clock {
+        let clock = crate::test_clock::TestClock::open(path)?;
+        factory = crate::test_clock::clocked(factory, clock);
+        tracing::warn!(
+            file = %path.display(),
+            "TEST CLOCK: commands and queries are dated from this file, not the system clock; for tests only"
+        );
+    }
     let mut demo = Vec::new();
     if args.seed {
         let registry = Registry::open(&config.data)?;
@@ -436,18 +449,15 @@ fn export(data: &Path, tenant: &str, out: Option<&Path>) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let bar = progress(total, &format!("exporting {tenant}"));
-    let mut after = 0;
-    loop {
-        let chunk = journal::read_after(&conn, after, 10_000)?;
-        if chunk.is_empty() {
-            break;
-        }
-        for e in &chunk {
+    let mut done = 0;
+    for page in journal::pages(&conn, 0, None) {
+        let page = page?;
+        for e in &page {
             serde_json::to_writer(&mut w, e)?;
             w.write_all(b"\n")?;
         }
-        after += chunk.len() as u64;
-        bar.set_position(after);
+        done += page.len() as u64;
+        bar.set_position(done);
     }
     w.flush()?;
     bar.finish();

@@ -255,6 +255,12 @@ impl JournalReader {
         read_after(&self.conn, after, limit)
     }
 
+    /// Committed entries with `seq > after`, through entry `through` (to
+    /// the end with `None`), a page at a time: see [`Pages`].
+    pub fn pages(&self, after: u64, through: Option<u64>) -> Pages<'_> {
+        pages(&self.conn, after, through)
+    }
+
     /// Entry `seq`, if committed.
     pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
         Ok(read_after(&self.conn, seq.saturating_sub(1), 1)?
@@ -273,8 +279,51 @@ impl JournalReader {
     }
 }
 
-/// Entries per page when a journal file is verified.
-const VERIFY_PAGE: u64 = 2_000;
+/// Entries in one page of [`Pages`].
+pub const PAGE: u64 = 2_000;
+
+/// The one paged reader of the journal table: entries with `seq > after`
+/// through entry `through` (to the end with `None`), [`PAGE`] at a time,
+/// oldest first, each page one query. What reads more of the journal than
+/// it wants in memory at once goes through it: audit trails over history
+/// the engine let go, verification (`verify_file`), the CLI's `export`.
+/// An error ends the pages.
+#[derive(Debug)]
+pub struct Pages<'c> {
+    conn: &'c Connection,
+    /// The seq of the last entry read so far.
+    after: u64,
+    through: u64,
+    done: bool,
+}
+
+/// Pages of the journal behind `conn`: see [`Pages`].
+pub fn pages(conn: &Connection, after: u64, through: Option<u64>) -> Pages<'_> {
+    Pages {
+        conn,
+        after,
+        through: through.unwrap_or(u64::MAX),
+        done: false,
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Vec<Entry>>;
+
+    fn next(&mut self) -> Option<Result<Vec<Entry>>> {
+        let limit = PAGE.min(self.through.saturating_sub(self.after));
+        if self.done || limit == 0 {
+            return None;
+        }
+        let page = read_after(self.conn, self.after, limit);
+        match page.as_ref().map(|p| p.last().map(|e| e.seq)) {
+            Ok(Some(end)) => self.after = end,
+            Ok(None) => return None,
+            Err(_) => self.done = true,
+        }
+        Some(page)
+    }
+}
 
 /// Verifies the journal file at `path` from its first entry through entry
 /// `last` (the whole file with `None`) on two cores: a reader thread reads
@@ -289,46 +338,27 @@ pub fn verify_file(
 ) -> Result<enlace_core::Verification> {
     // Two pages in flight bound the memory; the reader stops when the
     // verifier hangs up (a break, or an error on this side).
-    let (pages, received) = std::sync::mpsc::sync_channel::<Result<Vec<Entry>>>(2);
+    let (sender, received) = std::sync::mpsc::sync_channel::<Result<Vec<Entry>>>(2);
     // Checked pages go back to be freed by the thread that allocated them
     // (glibc frees across threads slowly).
     let (spent, to_free) = std::sync::mpsc::channel::<Vec<Entry>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let read = |conn: &Connection, after: u64| {
-                let limit = last.map_or(VERIFY_PAGE, |l| VERIFY_PAGE.min(l.saturating_sub(after)));
-                if limit == 0 {
-                    Ok(Vec::new())
-                } else {
-                    read_after(conn, after, limit)
-                }
-            };
             let conn = match open_reader(path) {
                 Ok(conn) => conn,
                 Err(e) => {
-                    let _ = pages.send(Err(e));
+                    let _ = sender.send(Err(e));
                     return;
                 }
             };
-            let mut after = 0;
+            let mut pages = pages(&conn, 0, last);
             loop {
                 while let Ok(page) = to_free.try_recv() {
                     drop(page);
                 }
-                match read(&conn, after) {
-                    Ok(page) => {
-                        let Some(end) = page.last().map(|e| e.seq) else {
-                            return;
-                        };
-                        if pages.send(Ok(page)).is_err() {
-                            return;
-                        }
-                        after = end;
-                    }
-                    Err(e) => {
-                        let _ = pages.send(Err(e));
-                        return;
-                    }
+                let Some(page) = pages.next() else { return };
+                if sender.send(page).is_err() {
+                    return;
                 }
             }
         });
@@ -431,22 +461,38 @@ mod tests {
     }
 
     #[test]
+    fn pages_read_every_entry_in_order_up_to_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let e = engine_with(PAGE as usize + 5);
+        let mut j = Journal::open(&path).unwrap();
+        j.append(e.journal()).unwrap();
+        let r = JournalReader::open(&path).unwrap();
+        let sizes = |after, through| -> Vec<usize> {
+            r.pages(after, through).map(|p| p.unwrap().len()).collect()
+        };
+        assert_eq!(sizes(0, None), [PAGE as usize, 5]);
+        assert_eq!(sizes(3, Some(PAGE + 1)), [PAGE as usize - 2]);
+        assert_eq!(sizes(PAGE + 5, None), Vec::<usize>::new());
+        assert_eq!(sizes(2, Some(2)), Vec::<usize>::new());
+        let all: Vec<Entry> = r.pages(0, None).flat_map(Result::unwrap).collect();
+        assert_eq!(all, e.journal());
+    }
+
+    #[test]
     fn a_file_verifies_in_pages_on_two_threads_as_in_one_pass() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
-        let e = engine_with(2 * VERIFY_PAGE as usize + 7);
+        let e = engine_with(2 * PAGE as usize + 7);
         let mut j = Journal::open(&path).unwrap();
         j.append(e.journal()).unwrap();
         let mut seen = Vec::new();
         let whole = verify_file(&path, None, |n| seen.push(n)).unwrap();
         assert_eq!(whole, enlace_core::verify(e.journal()));
-        assert_eq!(seen, [VERIFY_PAGE, 2 * VERIFY_PAGE, 2 * VERIFY_PAGE + 7]);
+        assert_eq!(seen, [PAGE, 2 * PAGE, 2 * PAGE + 7]);
         // Up to a given entry, as the writer asks for its durable chain.
-        let part = verify_file(&path, Some(VERIFY_PAGE + 3), |_| {}).unwrap();
-        assert_eq!(
-            part,
-            enlace_core::verify(&e.journal()[..VERIFY_PAGE as usize + 3])
-        );
+        let part = verify_file(&path, Some(PAGE + 3), |_| {}).unwrap();
+        assert_eq!(part, enlace_core::verify(&e.journal()[..PAGE as usize + 3]));
         // A record rewritten behind the triggers' back, in the second page.
         j.conn
             .execute_batch("DROP TRIGGER entries_no_update")
@@ -454,12 +500,12 @@ mod tests {
         j.conn
             .execute(
                 "UPDATE entries SET events = replace(events, 'Holiday', 'Holidai') WHERE seq = ?1",
-                [VERIFY_PAGE + 11],
+                [PAGE + 11],
             )
             .unwrap();
         let broken = verify_file(&path, None, |_| {}).unwrap();
         let b = broken.broken.as_ref().expect("the rewrite is found");
-        assert_eq!((b.seq, b.index), (VERIFY_PAGE + 11, VERIFY_PAGE + 10));
+        assert_eq!((b.seq, b.index), (PAGE + 11, PAGE + 10));
         assert_eq!(broken, enlace_core::verify(&j.load_all().unwrap()));
         assert!(verify_file(&dir.path().join("none.sqlite"), None, |_| {}).is_err());
     }

@@ -18,3 +18,4 @@ pub mod seed;
 pub mod server;
 pub mod snapshot;
 pub mod tenant;
+pub mod test_clock;

@@ -1104,3 +1104,43 @@ async fn a_batch_answers_each_command_and_bad_input_changes_nothing() {
     }
     assert_eq!(len(), before + 3);
 }
+
+/// FHIR and SMART clients read the CapabilityStatement before they hold a
+/// token: `/fhir/metadata` answers without one (and with one), while every
+/// other FHIR endpoint still wants a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fhir_capability_statement_needs_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = seed(&data, "demo");
+    let server = Server::start(&data);
+    let api: Api = server.client(&tokens["auditor"]);
+    let anonymous = api
+        .http
+        .get(format!("{}/fhir/metadata", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 200);
+    assert!(
+        anonymous.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/fhir+json")
+    );
+    let statement: Value = anonymous.json().await.unwrap();
+    assert_eq!(statement["resourceType"], "CapabilityStatement");
+    assert_eq!(statement["fhirVersion"], "4.0.1");
+    let (s, with_token) = api.get("/fhir/metadata").await.unwrap();
+    assert_eq!(s, 200);
+    assert_eq!(with_token["rest"], statement["rest"]);
+    let search = api
+        .http
+        .get(format!("{}/fhir/Appointment", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 401, "only the metadata is public");
+    let (s, _) = api.get("/fhir/Organization").await.unwrap();
+    assert_eq!(s, 200);
+}

@@ -106,18 +106,16 @@ async function referralLoop(page, shots, onTooEarly) {
   // notice between drawing and clicking.
   await page.click("#schedule .slot >> nth=1");
   await referralStatus(page, id, "scheduled");
-  await page.click("#arrive");
-  if (onTooEarly) {
-    // Against a real host the clock is real: arrival is allowed from 24 h
-    // before the start, and on a weekend the earliest place may be later.
-    await page.waitForSelector(`#main [data-referral="${id}"][data-status="in_progress"], #main .outcome.error[data-code="too_early"]`);
-    const refused = page.locator('#main .outcome.error[data-code="too_early"]');
-    if (await refused.count()) {
-      assert.match(await refused.textContent(), /^Aún es pronto para registrar la llegada/);
-      onTooEarly();
-      return null;
-    }
+  // The appointment's panel offers what the engine allows now: arrival from
+  // 24 h before the start. Against a real host the clock is real, and on a
+  // weekend the earliest place may be later: then there is no button yet.
+  await page.waitForSelector("#visit");
+  if (onTooEarly && (await page.locator("#arrive").count()) === 0) {
+    assert.equal(await page.locator("#no-show").count(), 0, "no no-show before the start");
+    onTooEarly();
+    return null;
   }
+  await page.click("#arrive");
   await referralStatus(page, id, "in_progress");
 
   // Hospital clinician: the counter-referral with a follow-up at the clinic.
@@ -353,6 +351,17 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await navTo(page, "#worklist");
     await page.waitForSelector("#worklist-summary");
     assert.equal(await page.locator(`#worklist [role=row][data-referral="${ids[1]}"]`).count(), 0, "redirected away");
+    // What the page offers is what the answer lists: a referral's actions
+    // as panels, none the engine would refuse, and each one it allows.
+    const offered = await page.evaluate(async (id) => {
+      const { backend, identity } = window.enlace;
+      const out = await backend.query(identity.actor, { type: "referral", referral: id });
+      return out.answer.value.actions;
+    }, ids[3]);
+    await show(page, `#referral/${ids[3]}`);
+    for (const [action, selector] of [["receive", "#receive"], ["accept", "#accept"], ["reject", "#reject"], ["redirect", "#redirect"], ["escalate", "#escalate"], ["close", "#close-referral"], ["schedule", "#schedule"]]) {
+      assert.equal(await page.locator(selector).count(), offered.includes(action) ? 1 : 0, `${action}: ${offered}`);
+    }
     // Escalation to a higher tier: a reason is required, then the engine
     // picks the tier-3 hospital.
     await show(page, `#referral/${ids[3]}`);
@@ -369,10 +378,14 @@ test("clinic, scheduler and hospital work by clicks: book, refuse, reschedule, c
     await show(page, `#referral/${ids[2]}`);
     await page.click("#accept");
     await referralStatus(page, ids[2], "accepted");
+    // Core lets the destination still decline an accepted referral (or close it).
+    assert.equal(await page.locator("#reject").count(), 1, "an accepted referral can still be rejected");
+    assert.equal(await page.locator("#close-referral").count(), 1, "an accepted referral can be closed");
     await page.click("#schedule .slot >> nth=0");
     await referralStatus(page, ids[2], "scheduled");
-    await page.click("#no-show");
-    await page.waitForSelector('#main .outcome.error[data-code="too_early"]');
+    // Before the start the engine offers arrival but no no-show.
+    await page.waitForSelector("#visit #arrive");
+    assert.equal(await page.locator("#no-show").count(), 0, "no-show is not offered before the start");
     await page.click('#clock ~ button:text-is("+1 día")');
     await page.waitForFunction(() => /8 de dic/.test(document.querySelector("#clock").textContent));
     await page.click("#no-show");
@@ -465,17 +478,57 @@ test("standalone: another tab sees each change; a tampered stored journal is ref
   }
 });
 
-test("every error code of the engine has a phrase in each language", async () => {
-  const { readFileSync } = await import("node:fs");
+test("every error code of the engine has a phrase, every name of its lists a label, in each language", async () => {
   const { join } = await import("node:path");
   const { ROOT } = await import("./lib.mjs");
-  const src = readFileSync(join(ROOT, "core", "src", "error.rs"), "utf8");
-  const body = src.slice(src.indexOf("pub fn code(&self)"), src.indexOf("pub fn kind(&self)"));
-  const codes = [...body.matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]);
-  assert.ok(codes.length >= 25, `found ${codes.length} codes in core/src/error.rs`);
-  const { knownError } = await import(join(ROOT, "web-demo", "i18n.js"));
-  const missing = codes.filter((c) => !knownError(c));
+  // The engine's own lists, written by `cargo xtask codegen` from core.
+  const enums = await import(join(ROOT, "web-demo", "generated", "enums.js"));
+  assert.ok(enums.ERROR_CODES.length >= 25, `${enums.ERROR_CODES.length} codes in web-demo/generated/enums.js`);
+  const { knownError, knownLabel } = await import(join(ROOT, "web-demo", "i18n.js"));
+  const missing = enums.ERROR_CODES.filter((c) => !knownError(c));
   assert.deepEqual(missing, [], "codes without a phrase in web-demo/i18n.js");
+  const labels = [
+    ...enums.REFERRAL_STATUSES.map((x) => `st_${x}`),
+    ...enums.APPOINTMENT_STATUSES.map((x) => `st_${x}`),
+    ...enums.WAITLIST_STATUSES.map((x) => `st_${x}`),
+    ...enums.PRIORITIES.map((x) => `pr_${x}`),
+    ...enums.REJECT_REASONS.map((x) => `rr_${x}`),
+    ...enums.CARE_OUTCOMES.map((x) => `co_${x}`),
+    ...enums.ROLES.map((x) => `role_${x}`),
+    ...enums.SEXES.map((x) => `sex_${x}`),
+  ];
+  assert.deepEqual(labels.filter((k) => !knownLabel(k)), [], "names of the engine without a label in web-demo/i18n.js");
+});
+
+test("the page re-decides no engine rule: no route table, no copied lists, no status deciding an action", async () => {
+  const { readFileSync, readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { ROOT } = await import("./lib.mjs");
+  const { drift } = await import("./drift.mjs");
+  const enums = await import(join(ROOT, "web-demo", "generated", "enums.js"));
+  const names = new Set(Object.entries(enums).filter(([k]) => k !== "ERROR_CODES").flatMap(([, v]) => v));
+  // The checks catch what they are for (each of these was once in the page).
+  const planted = [
+    'const COMMANDS = { accept_referral: ["POST", "/v1/referrals/{referral}/accept"] };',
+    'const r = await this.fetch(`/v1/events?after=${w.cursor}`);',
+    'const OUTCOMES = ["resolved", "improved", "ongoing", "referred_onward", "deceased"];',
+    'const open = ["requested", "received"].includes(r.status);',
+    'if (r.status === "accepted") root.append(x);',
+    'if ("booked" !== a.status) return;',
+    'const others = [...ctx.facilities.values()].filter((f) => f.tier > 1);',
+  ];
+  for (const line of planted) assert.notDeepEqual(drift(line, names), [], `not caught: ${line}`);
+  assert.deepEqual(drift('const x = a.actions.includes("reject") && `${base}/openapi.json`; // r.status === "requested"', names), []);
+  const web = join(ROOT, "web-demo");
+  const found = [];
+  for (const file of readdirSync(web).filter((f) => f.endsWith(".js")).sort()) {
+    for (const d of drift(readFileSync(join(web, file), "utf8"), names)) found.push(`web-demo/${file}:${d.line}: ${d.kind}: ${d.text}`);
+  }
+  assert.deepEqual(
+    found,
+    [],
+    "routes come from the host's /openapi.json, lists of names from web-demo/generated/enums.js, and what an actor may do from the answers' `actions`",
+  );
 });
 
 test("each language renders, dates in the facility's zone and the user's locale", async () => {
@@ -638,7 +691,7 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
     await screenshot(page, "connected-patients");
     await noSeriousViolations(page, "connected");
     const id = await referralLoop(page, "connected", () =>
-      t.diagnostic("the host's real clock puts the earliest hospital place more than 24 h ahead (a weekend): arrival was refused with too_early, shown in Spanish; the rest of the connected loop was not played"),
+      t.diagnostic("the host's real clock puts the earliest hospital place more than 24 h ahead (a weekend): the engine did not offer arrival yet; the rest of the connected loop was not played"),
     );
     if (id !== null) {
       // The host holds the loop: read it back through the API.

@@ -112,8 +112,8 @@ export type Answer =
   | { "type": "utilization", "value": Utilization }
   | { "type": "waitlist", "value": Array<WaitlistEntry> }
   | { "type": "worklist", "value": Worklist }
-  | { "type": "referrals", "value": Array<Referral> }
-  | { "type": "referral", "value": Referral }
+  | { "type": "referrals", "value": Array<ReferralView> }
+  | { "type": "referral", "value": ReferralView }
   | { "type": "breaches", "value": Array<Breach> }
   | { "type": "routing", "value": Routing }
   | { "type": "entries", "value": Array<Entry> }
@@ -121,6 +121,12 @@ export type Answer =
   | { "type": "conditionality", "value": Array<ConditionalityRow> }
   | { "type": "fhir", "value": string }
   | { "type": "calendar", "value": string };
+
+/**
+ * A step staff can take on an appointment: one per appointment command.
+ * Answers about an appointment list the ones the asking actor may take now.
+ */
+export type AppointmentAction = "cancel" | "reschedule" | "mark_arrived" | "mark_fulfilled" | "mark_no_show";
 
 /**
  * Where an appointment is in its life.
@@ -143,6 +149,11 @@ export type AppointmentView = {
   rescheduled_from: number | null,
   rescheduled_to: number | null,
   overbooked: boolean,
+  /**
+   * What the asking actor may do with it now (empty where no actor
+   * asked, e.g. in an export).
+   */
+  actions: Array<AppointmentAction>,
 };
 
 /**
@@ -437,7 +448,42 @@ export type Entry = {
 /**
  * `{code, message, details}`: the shape of an error on every face.
  */
-export type ErrorBody = { code: string, message: string, details: { [key in string]: string } };
+export type ErrorBody = { code: ErrorCode, message: string, details: { [key in string]: string } };
+
+/**
+ * Every code the engine's errors carry (`Error::CODES`). A host adds
+ * codes of its own for transport refusals (see its OpenAPI document).
+ */
+export type ErrorCode =
+  | "invalid_input"
+  | "unknown_facility"
+  | "unknown_service"
+  | "unknown_agenda"
+  | "unknown_beneficiary"
+  | "unknown_appointment"
+  | "unknown_waitlist_entry"
+  | "unknown_referral"
+  | "unknown_agreement"
+  | "unknown_time_zone"
+  | "unknown_resource"
+  | "already_exists"
+  | "service_not_offered"
+  | "not_permitted"
+  | "outside_availability"
+  | "agenda_closed"
+  | "slot_full"
+  | "reserved_for_referrals"
+  | "too_short_notice"
+  | "beyond_horizon"
+  | "double_booking"
+  | "appointment_not_active"
+  | "not_covered"
+  | "too_early"
+  | "already_waiting"
+  | "illegal_transition"
+  | "no_agreement"
+  | "no_destination"
+  | "idempotency_key_reused";
 
 /**
  * How a face should classify an error.
@@ -724,9 +770,43 @@ export type Query =
 export type QueryResult = { "answer": Answer } | { "error": ErrorBody };
 
 /**
- * A referral as the engine keeps it and as queries return it.
+ * A step an actor can take on a referral: one per referral command.
+ * Answers about a referral list the ones the asking actor may take now
+ * (see `rules::permitted`), so a page offers what the engine accepts.
  */
-export type Referral = {
+export type ReferralAction =
+  | "receive"
+  | "accept"
+  | "reject"
+  | "redirect"
+  | "escalate"
+  | "schedule"
+  | "send_counter_referral"
+  | "acknowledge"
+  | "cancel"
+  | "close";
+
+/**
+ * Where a referral is in the loop.
+ */
+export type ReferralStatus =
+  | "requested"
+  | "received"
+  | "accepted"
+  | "scheduled"
+  | "in_progress"
+  | "counter_referred"
+  | "completed"
+  | "rejected"
+  | "cancelled"
+  | "closed";
+
+/**
+ * A referral as answers show it: the record, and the actions the asking
+ * actor may take on it now, from the table the flow checks.
+ */
+export type ReferralView = {
+  actions: Array<ReferralAction>,
   id: number,
   beneficiary: string,
   service: string,
@@ -757,21 +837,6 @@ export type Referral = {
   closing_reason: string | null,
   timeline: Array<TimelineStep>,
 };
-
-/**
- * Where a referral is in the loop.
- */
-export type ReferralStatus =
-  | "requested"
-  | "received"
-  | "accepted"
-  | "scheduled"
-  | "in_progress"
-  | "counter_referred"
-  | "completed"
-  | "rejected"
-  | "cancelled"
-  | "closed";
 
 /**
  * Coded reasons a destination may decline a referral.

@@ -1,19 +1,21 @@
 //! Build and test automation for Enlace: `cargo xtask <task>`.
 //!
 //! ```text
-//! cargo xtask run [ARGS…]         the main job: today the engine demo (`enlace-host demo`)
+//! cargo xtask run [ARGS…]         the main job: the server with its SQLite journal and a seeded demo network
 //! cargo xtask test               setup, then every test (third-party validators included)
 //! cargo xtask setup [--with LIST] installs what the project needs (idempotent)
 //! cargo xtask build               builds the Wasm artifacts (dist/enlace.component.wasm, dist/web/), prints sizes
 //! cargo xtask codegen [--check]   writes (checks) the generated wasm/ts/enlace.d.ts
 //! cargo xtask bench-web           booking and free-slot search: native vs browser package
 //! cargo xtask test-web            the web demo's tests in headless Chromium
+//! cargo xtask test-api            /openapi.json against the real server (schemathesis)
 //! ```
 //!
 //! `--with` names optional parts, comma-separated (see [`Extra`]). The task
 //! runner is plain `std`, so `cargo xtask` builds in seconds on a fresh
 //! machine; it only starts other programs (cargo, rustup, apt-get, npm, pip).
 
+mod api_fuzz;
 mod browser;
 mod component;
 mod setup;
@@ -61,6 +63,9 @@ tasks:
                        browser package in Node, one run, with the ratio
   test-web             only the web demo's tests in headless Chromium (builds
                        the browser package and the host first)
+  test-api             only the API check: schemathesis sends what /openapi.json
+                       allows (and forbids) to a fresh seeded server, every
+                       check on; fails on any disagreement
 
 --with takes optional parts, comma-separated:
 ";
@@ -103,6 +108,7 @@ enum Task {
     Codegen { check: bool },
     BenchWeb,
     TestWeb,
+    TestApi,
     Help,
 }
 
@@ -130,6 +136,7 @@ fn parse(args: &[String]) -> Result<Task> {
         },
         "bench-web" if rest.is_empty() => Ok(Task::BenchWeb),
         "test-web" if rest.is_empty() => Ok(Task::TestWeb),
+        "test-api" if rest.is_empty() => Ok(Task::TestApi),
         "help" | "-h" | "--help" => Ok(Task::Help),
         other => Err(Error::new(format!("unknown task `{other}`\n\n{}", usage()))),
     }
@@ -191,6 +198,7 @@ fn main() -> ExitCode {
             Task::Codegen { check } => browser::codegen(&root, check),
             Task::BenchWeb => browser::bench(&root),
             Task::TestWeb => run_steps("test-web", &web_demo::test_steps(&root)),
+            Task::TestApi => run_steps("test-api", &api_fuzz::test_steps(&root)),
             Task::Help => {
                 print!("{}", usage());
                 Ok(())
@@ -337,6 +345,9 @@ fn test_steps(root: &Path, extras: &[Extra]) -> Vec<Step> {
             }
         }
     }
+    // The unit and integration tests built target/debug/enlace-host and the
+    // component: the OpenAPI document against that server.
+    steps.push(api_fuzz::run_step(root));
     steps.extend(browser::test_steps(root));
     steps.extend(component::test_steps(root));
     steps.extend(web_demo::test_steps(root));

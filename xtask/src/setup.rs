@@ -160,14 +160,19 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
 /// they changed since the last install (a copy is kept as `.NAME-requirements`
 /// in the venv). Debian ships `venv` apart from Python: installed on demand.
 pub fn ensure_venv(root: &Path, name: &str, requirements: &Path) -> Result<()> {
-    let venv = root.join(".venv");
+    ensure_venv_at(&root.join(".venv"), name, requirements)
+}
+
+/// [`ensure_venv`] for a venv elsewhere (a tool whose dependencies must not
+/// meet the validators' pins, e.g. the API tester in `target/api-venv`).
+pub fn ensure_venv_at(venv: &Path, name: &str, requirements: &Path) -> Result<()> {
     let python = venv.join("bin/python");
     if !python.exists() {
         // A half-made venv (no interpreter) is of no use: start again.
-        remove_dir(&venv)?;
-        let make = || run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        remove_dir(venv)?;
+        let make = || run(Command::new("python3").arg("-m").arg("venv").arg(venv));
         if make().is_err() {
-            remove_dir(&venv)?;
+            remove_dir(venv)?;
             apt_install(&["python3-venv"])?;
             make()?;
         }

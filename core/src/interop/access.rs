@@ -18,11 +18,11 @@
 
 use super::fhir::ResourceKind;
 use super::fhir_search::{read_where, search_where};
+use super::{CalendarOf, FhirParam};
 use super::{InteropError, SearchContext, capability_statement, ical};
+use crate::access::{facility_reader, people_reader, sees};
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::query::{CalendarOf, FhirParam, facility_reader, people_reader};
-use crate::referral::flow::sees;
 use crate::state::State;
 use chrono::{DateTime, Utc};
 

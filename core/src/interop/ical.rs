@@ -19,8 +19,8 @@
 
 use super::InteropError;
 use crate::appointment::AppointmentStatus;
-use crate::query::AppointmentView;
 use crate::state::State;
+use crate::view::AppointmentView;
 use chrono::{DateTime, Duration, LocalResult, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use std::collections::BTreeMap;

@@ -202,3 +202,26 @@ pub(crate) fn date(d: chrono::NaiveDate) -> String {
     use chrono::Datelike;
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
+
+/// One FHIR search parameter, `name=value` as in a query string (a name may
+/// repeat; a comma in a value means "any of these").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FhirParam {
+    pub name: String,
+    pub value: String,
+}
+
+/// What a [`Query::Calendar`] is the calendar of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarOf {
+    Appointment,
+    Beneficiary,
+    Agenda,
+    Facility,
+}

@@ -2,17 +2,19 @@
 //! and what the agreements allow, then returns the events of one step.
 
 use super::routing::{earliest_place, require_agreement, suggest};
-use super::{Referral, ReferralStatus, RejectReason};
+use super::rules::authorize;
+use super::{Referral, ReferralAction, ReferralStatus, RejectReason};
+use crate::access::{agenda_of, beneficiary_of};
 use crate::actor::{Actor, Role};
-use crate::booking::{agenda_of, beneficiary_of, check_place};
+use crate::booking::check_place;
 use crate::command::Command;
-use crate::decide::{code, staff_at, text, text_opt};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::facility::Tier;
 use crate::referral::Destination;
 use crate::slot::Use;
 use crate::state::State;
+use crate::validate::{code, icd10, text, text_opt};
 use chrono::{DateTime, Duration, Utc};
 
 pub(crate) fn decide(
@@ -42,29 +44,11 @@ pub(crate) fn decide(
             now,
         ),
         ReceiveReferral { referral } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Coordinator, Role::Clinician],
-                "receive",
-            )?;
-            expect(r, &[ReferralStatus::Requested], "receive")?;
+            let r = authorize(state, actor, *referral, ReferralAction::Receive)?;
             Ok(vec![Event::ReferralReceived { referral: r.id }])
         }
         AcceptReferral { referral, note } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Coordinator, Role::Clinician],
-                "accept",
-            )?;
-            expect(
-                r,
-                &[ReferralStatus::Requested, ReferralStatus::Received],
-                "accept",
-            )?;
+            let r = authorize(state, actor, *referral, ReferralAction::Accept)?;
             text_opt("note", note, 1000)?;
             let mut events = Vec::new();
             if r.status == ReferralStatus::Requested {
@@ -81,22 +65,7 @@ pub(crate) fn decide(
             reason,
             text: why,
         } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Coordinator, Role::Clinician],
-                "reject",
-            )?;
-            expect(
-                r,
-                &[
-                    ReferralStatus::Requested,
-                    ReferralStatus::Received,
-                    ReferralStatus::Accepted,
-                ],
-                "reject",
-            )?;
+            let r = authorize(state, actor, *referral, ReferralAction::Reject)?;
             if *reason == RejectReason::Other {
                 text("text", why, 1000)?;
             } else {
@@ -113,16 +82,7 @@ pub(crate) fn decide(
             to,
             reason,
         } => {
-            let r = at_destination(state, actor, *referral, &[Role::Coordinator], "redirect")?;
-            expect(
-                r,
-                &[
-                    ReferralStatus::Requested,
-                    ReferralStatus::Received,
-                    ReferralStatus::Accepted,
-                ],
-                "redirect",
-            )?;
+            let r = authorize(state, actor, *referral, ReferralAction::Redirect)?;
             text("reason", reason, 1000)?;
             let agreement = new_destination(state, r, to, now)?;
             Ok(vec![Event::ReferralRedirected {
@@ -138,22 +98,7 @@ pub(crate) fn decide(
             to,
             reason,
         } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Coordinator, Role::Clinician],
-                "escalate",
-            )?;
-            expect(
-                r,
-                &[
-                    ReferralStatus::Requested,
-                    ReferralStatus::Received,
-                    ReferralStatus::Accepted,
-                ],
-                "escalate",
-            )?;
+            let r = authorize(state, actor, *referral, ReferralAction::Escalate)?;
             text("reason", reason, 1000)?;
             let current = facility(state, &r.destination)?.tier;
             let to = match to {
@@ -187,14 +132,7 @@ pub(crate) fn decide(
             agenda,
             start,
         } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Coordinator, Role::Clerk],
-                "schedule",
-            )?;
-            expect(r, &[ReferralStatus::Accepted], "schedule")?;
+            let r = authorize(state, actor, *referral, ReferralAction::Schedule)?;
             let (_, a) = agenda_of(state, agenda)?;
             if a.config.facility != r.destination || a.config.service != r.service {
                 return Err(Error::invalid(
@@ -232,18 +170,7 @@ pub(crate) fn decide(
             referral,
             counter_referral,
         } => {
-            let r = at_destination(
-                state,
-                actor,
-                *referral,
-                &[Role::Clinician],
-                "send a counter-referral for",
-            )?;
-            expect(
-                r,
-                &[ReferralStatus::InProgress],
-                "send a counter-referral for",
-            )?;
+            let r = authorize(state, actor, *referral, ReferralAction::SendCounterReferral)?;
             let s = &counter_referral.summary;
             if s.diagnoses.is_empty() {
                 return Err(Error::invalid(
@@ -290,27 +217,11 @@ pub(crate) fn decide(
             Ok(events)
         }
         AcknowledgeCounterReferral { referral } => {
-            let r = at_origin(
-                state,
-                actor,
-                *referral,
-                &[Role::Clinician, Role::Coordinator],
-                "acknowledge",
-            )?;
-            expect(r, &[ReferralStatus::CounterReferred], "acknowledge")?;
+            let r = authorize(state, actor, *referral, ReferralAction::Acknowledge)?;
             Ok(vec![Event::CounterReferralAcknowledged { referral: r.id }])
         }
         CancelReferral { referral, reason } => {
-            let r = at_origin(
-                state,
-                actor,
-                *referral,
-                &[Role::Clinician, Role::Coordinator],
-                "cancel",
-            )?;
-            if r.status.is_terminal() {
-                return Err(illegal(r, "cancel"));
-            }
+            let r = authorize(state, actor, *referral, ReferralAction::Cancel)?;
             text("reason", reason, 1000)?;
             let mut events = Vec::new();
             if let Some(id) = r.appointment
@@ -330,8 +241,7 @@ pub(crate) fn decide(
             Ok(events)
         }
         CloseReferral { referral, reason } => {
-            let r = at_destination(state, actor, *referral, &[Role::Coordinator], "close")?;
-            expect(r, &[ReferralStatus::Accepted], "close")?;
+            let r = authorize(state, actor, *referral, ReferralAction::Close)?;
             text("reason", reason, 1000)?;
             Ok(vec![Event::ReferralClosed {
                 referral: r.id,
@@ -531,85 +441,4 @@ fn facility<'s>(state: &'s State, id: &str) -> Result<&'s crate::facility::Facil
     state
         .facility(id)
         .ok_or_else(|| Error::UnknownFacility(id.to_owned()))
-}
-
-/// Looks a referral up for `actor`. Actors who may not see it are told it
-/// does not exist: a third facility learns nothing of it.
-pub(crate) fn visible<'s>(state: &'s State, actor: &Actor, id: u32) -> Result<&'s Referral> {
-    let r = state.referral(id).ok_or(Error::UnknownReferral(id))?;
-    if sees(actor, r) {
-        Ok(r)
-    } else {
-        Err(Error::UnknownReferral(id))
-    }
-}
-
-/// Whether `actor` may see referral `r`: auditors and admins see every
-/// referral, staff those their facility is or was party to.
-pub(crate) fn sees(actor: &Actor, r: &Referral) -> bool {
-    matches!(actor.role, Role::Auditor | Role::Admin)
-        || actor.facility.as_deref().is_some_and(|f| r.involves(f))
-}
-
-fn at_destination<'s>(
-    state: &'s State,
-    actor: &Actor,
-    id: u32,
-    roles: &[Role],
-    action: &str,
-) -> Result<&'s Referral> {
-    let r = visible(state, actor, id)?;
-    staff_at(actor, &r.destination, roles, &format!("{action} referrals"))?;
-    Ok(r)
-}
-
-fn at_origin<'s>(
-    state: &'s State,
-    actor: &Actor,
-    id: u32,
-    roles: &[Role],
-    action: &str,
-) -> Result<&'s Referral> {
-    let r = visible(state, actor, id)?;
-    staff_at(actor, &r.origin, roles, &format!("{action} referrals"))?;
-    Ok(r)
-}
-
-fn illegal(r: &Referral, action: &'static str) -> Error {
-    Error::IllegalTransition {
-        id: r.id,
-        status: r.status.as_str(),
-        action,
-    }
-}
-
-fn expect(r: &Referral, allowed: &[ReferralStatus], action: &'static str) -> Result<()> {
-    if allowed.contains(&r.status) {
-        Ok(())
-    } else {
-        Err(illegal(r, action))
-    }
-}
-
-/// An ICD-10 code: a letter, two digits, optionally a dot and 1 to 4 more characters.
-pub(crate) fn icd10(field: &str, c: &str) -> Result<()> {
-    let b = c.as_bytes();
-    let ok = b.len() >= 3
-        && b.len() <= 8
-        && b[0].is_ascii_uppercase()
-        && b[1].is_ascii_digit()
-        && b[2].is_ascii_alphanumeric()
-        && match b.get(3) {
-            None => true,
-            Some(b'.') => b.len() > 4 && b[4..].iter().all(u8::is_ascii_alphanumeric),
-            Some(_) => false,
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{c:?} is not an ICD-10 code (e.g. O14.1)"),
-        ))
-    }
 }

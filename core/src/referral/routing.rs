@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// A facility that can take the referral.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Suggestion {
     pub facility: String,
     pub name: String,
@@ -32,6 +33,7 @@ pub struct Suggestion {
 /// Why a facility of the required tier is not suggested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Exclusion {
     /// It does not offer the service.
@@ -47,6 +49,7 @@ pub enum Exclusion {
 /// A facility left out, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NotSuggested {
     pub facility: String,
     pub name: String,
@@ -56,6 +59,7 @@ pub struct NotSuggested {
 /// The routing answer for one prospective referral.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Routing {
     pub suggested: Vec<Suggestion>,
     pub not_suggested: Vec<NotSuggested>,

@@ -13,6 +13,7 @@
 //! refused by the engine) on its own, so a retry of the batch with the same
 //! keys replays what was done and does what was not.
 
+use super::body::{BodyError, Misfit, locate};
 use super::error::ApiError;
 use super::routes::{Method, Op, ROUTES, Route};
 use super::{App, authenticate, build_command_from, read_body, tenant_of};
@@ -83,22 +84,28 @@ fn at(e: ApiError, index: usize) -> ApiError {
 fn check(bytes: &[u8]) -> Result<Vec<(Option<String>, enlace_core::Command)>, ApiError> {
     let batch: Batch = serde_json::from_slice(bytes).map_err(|e| {
         let msg = e.to_string();
-        if msg.starts_with("unknown field") {
-            let named = msg.split('`').nth(1).unwrap_or_default().to_owned();
-            ApiError::bad_request("unknown_field", msg).with("field", named)
-        } else if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid JSON: {msg}"),
-            )
-        } else {
-            ApiError::bad_request(
-                "invalid_body",
-                format!(
-                    "the body must be {{\"commands\": [{{method, path, key?, body?}}, …]}}: {msg}"
-                ),
-            )
+        let value = match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) if !e.is_syntax() && !e.is_eof() => value,
+            _ => {
+                return ApiError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {msg}"),
+                );
+            }
+        };
+        let (kind, field) = locate::<Batch>(&value);
+        let message = match kind {
+            Misfit::UnknownField => msg,
+            Misfit::MissingField | Misfit::Invalid => format!(
+                "the body must be {{\"commands\": [{{method, path, key?, body?}}, …]}}: {msg}"
+            ),
+        };
+        BodyError {
+            kind,
+            message,
+            field,
         }
+        .refusal()
     })?;
     if batch.commands.is_empty() {
         return Err(ApiError::bad_request(

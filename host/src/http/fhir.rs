@@ -46,7 +46,13 @@ const WINDOW: &[(&str, bool, &str)] = &[
     ),
 ];
 
-/// Every exchange endpoint. All take a bearer token, like the rest of the API.
+/// The one endpoint read without a token: FHIR and SMART clients read the
+/// CapabilityStatement before they have one. It is the same for every
+/// tenant and actor (core's `capability_statement`), so no engine is asked.
+pub const PUBLIC_ENDPOINT: &str = "fhirCapabilities";
+
+/// Every exchange endpoint. All but [`PUBLIC_ENDPOINT`] take a bearer
+/// token, like the rest of the API.
 pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/fhir/metadata",
@@ -107,11 +113,9 @@ pub fn routes(mut r: axum::Router, app: &Arc<App>, first_metric: usize) -> axum:
         let a = app.clone();
         let m = first_metric + i;
         r = match e.id {
-            "fhirCapabilities" => r.route(
+            PUBLIC_ENDPOINT => r.route(
                 e.path,
-                get(move |h: HeaderMap| {
-                    super::observed(a.clone(), m, fhir(a, h, "metadata".into(), None, None))
-                }),
+                get(move |h: HeaderMap| super::observed(a.clone(), m, metadata(h))),
             ),
             "fhirSearch" => r.route(
                 e.path,
@@ -184,10 +188,7 @@ async fn fhir(
         .into_iter()
         .filter(|p| p.name != "_format" && p.name != "_pretty")
         .collect();
-    let base_url = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| format!("http://{h}/fhir"));
+    let base_url = base_url(&headers);
     let q = Query::Fhir {
         resource_type,
         id,
@@ -199,6 +200,25 @@ async fn fhir(
         Ok(_) => outcome(ApiError::internal("unexpected answer")),
         Err(e) => outcome(e),
     }
+}
+
+/// `GET /fhir/metadata`, without a token: the CapabilityStatement.
+async fn metadata(headers: HeaderMap) -> Response {
+    let ctx = enlace_core::interop::SearchContext {
+        now: Utc::now(),
+        base_url: base_url(&headers),
+        national_id_system: None,
+    };
+    let statement = enlace_core::interop::capability_statement(&ctx);
+    ([(header::CONTENT_TYPE, FHIR_JSON)], statement.to_string()).into_response()
+}
+
+/// The server's FHIR base URL, from the request's `Host`.
+fn base_url(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("http://{h}/fhir"))
 }
 
 /// `GET /v1/…/calendar`.

@@ -7,6 +7,7 @@
 //! oversized bodies) and answers engine refusals with their status.
 
 pub mod batch;
+mod body;
 pub mod error;
 pub mod fhir;
 pub mod openapi;
@@ -563,20 +564,10 @@ pub(crate) fn build_command_from(
     }
     put_path_params(route, path, &mut obj)?;
     obj.insert("type".into(), Value::String(ty.into()));
-    let value = Value::Object(obj);
+    let mut value = Value::Object(obj);
+    routes::integral_numbers(&mut value);
     check_dates(&value, &mut String::new())?;
-    serde_json::from_value(value).map_err(|e| {
-        let msg = e.to_string();
-        // The field a form should mark, when serde names it.
-        let named = msg.split('`').nth(1).unwrap_or_default().to_owned();
-        if msg.starts_with("unknown field") {
-            ApiError::bad_request("unknown_field", msg).with("field", named)
-        } else if msg.starts_with("missing field") {
-            ApiError::bad_request("invalid_body", msg).with("field", named)
-        } else {
-            ApiError::bad_request("invalid_body", msg)
-        }
-    })
+    body::decode(&value).map_err(body::BodyError::refusal)
 }
 
 /// Refuses dates and times outside [`EARLIEST_YEAR`]..=[`LATEST_YEAR`]

@@ -1,29 +1,43 @@
-//! Writes the generated TypeScript declarations to `wasm/ts/enlace.d.ts`,
-//! or with `--check` fails when the committed file differs from them.
+//! Writes the generated files — the TypeScript declarations
+//! (`wasm/ts/enlace.d.ts`) and the web demo's lists of the engine's names
+//! (`web-demo/generated/enums.js`) — or with `--check` fails when a
+//! committed file differs from what the Rust types generate.
 //! Run through `cargo xtask codegen [--check]`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let check = std::env::args().skip(1).any(|a| a == "--check");
-    let path = enlace_wasm::typescript::committed_path();
-    let generated = enlace_wasm::typescript::definitions();
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    if committed == generated {
-        println!("{} is up to date", path.display());
-        return ExitCode::SUCCESS;
+    let mut ok = true;
+    for (path, generated) in enlace_wasm::typescript::outputs() {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed == generated {
+            println!("{} is up to date", path.display());
+            continue;
+        }
+        if check {
+            eprintln!(
+                "{} is stale: the Rust types changed. Run `cargo xtask codegen` and commit the result.",
+                path.display()
+            );
+            ok = false;
+            continue;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, &generated));
+        match written {
+            Ok(()) => println!("wrote {} ({} bytes)", path.display(), generated.len()),
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", path.display());
+                ok = false;
+            }
+        }
     }
-    if check {
-        eprintln!(
-            "{} is stale: the Rust types changed. Run `cargo xtask codegen` and commit the result.",
-            path.display()
-        );
-        return ExitCode::FAILURE;
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
-    if let Err(e) = std::fs::write(&path, &generated) {
-        eprintln!("cannot write {}: {e}", path.display());
-        return ExitCode::FAILURE;
-    }
-    println!("wrote {} ({} bytes)", path.display(), generated.len());
-    ExitCode::SUCCESS
 }

@@ -1,13 +1,13 @@
 //! Queries and answers: every case of `enlace_core::Query` and `Answer`.
 
 use super::{Bad, WitType, lift, wit};
-use enlace_core::appointment::AppointmentStatus;
+use enlace_core::appointment::{AppointmentAction, AppointmentStatus};
 use enlace_core::query::{
     AppointmentView, Attendance, Breach, CalendarOf, ConditionalityRow, DayView, FhirParam,
-    FreeSlot, SlotView, Utilization, WorkItem, Worklist,
+    FreeSlot, ReferralView, SlotView, Utilization, WorkItem, Worklist,
 };
 use enlace_core::referral::routing::{Exclusion, NotSuggested, Routing, Suggestion};
-use enlace_core::referral::{Referral, ReferralStatus, TimelineStep};
+use enlace_core::referral::{Referral, ReferralAction, ReferralStatus, TimelineStep};
 use enlace_core::waitlist::{WaitlistEntry, WaitlistStatus};
 use enlace_core::{Answer, Query};
 
@@ -80,7 +80,28 @@ record!(AppointmentView => AppointmentView {
     rescheduled_from,
     rescheduled_to,
     overbooked,
+    actions,
 });
+enumeration!(AppointmentAction => AppointmentAction {
+    Cancel,
+    Reschedule,
+    MarkArrived,
+    MarkFulfilled,
+    MarkNoShow,
+});
+enumeration!(ReferralAction => ReferralAction {
+    Receive,
+    Accept,
+    Reject,
+    Redirect,
+    Escalate,
+    Schedule,
+    SendCounterReferral,
+    Acknowledge,
+    Cancel,
+    Close,
+});
+record!(ReferralView => ReferralView { referral, actions });
 record!(Utilization => Utilization {
     places,
     booked,
