@@ -25,7 +25,10 @@ pub enum Command {
         name: String,
         #[serde(default)]
         #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
-        #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::targets"))]
+        #[cfg_attr(
+            feature = "schema",
+            schemars(schema_with = "crate::command::targets_schema")
+        )]
         targets: Vec<TargetTimes>,
     },
     DefineService {
@@ -248,4 +251,21 @@ pub struct Request {
     #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub key: Option<String>,
     pub command: Command,
+}
+
+/// `ConfigureNetwork.targets`: at most one target per priority.
+#[cfg(feature = "schema")]
+pub(crate) fn targets_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let item = g.subschema_for::<crate::referral::TargetTimes>();
+    let once: Vec<serde_json::Value> = crate::priority::Priority::ALL
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "contains": {"properties": {"priority": {"const": p.as_str()}}},
+                "minContains": 0,
+                "maxContains": 1,
+            })
+        })
+        .collect();
+    schemars::json_schema!({"type": "array", "items": item, "allOf": once})
 }

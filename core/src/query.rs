@@ -336,6 +336,7 @@ pub const MAX_DAYS: u16 = 62;
 pub const MAX_SLOTS: u16 = 500;
 
 /// Answers `q` for `actor` at `now`.
+/// Kept whole as a table: one arm per case, so every case reads in one place (issue 14).
 pub fn query(
     state: &State,
     journal: Held<'_>,

@@ -58,19 +58,3 @@ pub fn time_zone(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect();
     schemars::json_schema!({"type": "string", "enum": names})
 }
-
-/// `ConfigureNetwork.targets`: at most one target per priority.
-pub fn targets(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let item = g.subschema_for::<crate::referral::TargetTimes>();
-    let once: Vec<serde_json::Value> = crate::priority::Priority::ALL
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "contains": {"properties": {"priority": {"const": p.as_str()}}},
-                "minContains": 0,
-                "maxContains": 1,
-            })
-        })
-        .collect();
-    schemars::json_schema!({"type": "array", "items": item, "allOf": once})
-}

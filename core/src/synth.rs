@@ -166,6 +166,7 @@ fn services_for(tier: Tier) -> Vec<String> {
 }
 
 /// The reference data of the network, as requests to execute in order.
+/// Kept whole as a table: one arm per case, so every case reads in one place (issue 14).
 pub fn reference(spec: &Spec) -> Vec<Request> {
     let admin = admin();
     let at = spec.start;

@@ -44,14 +44,29 @@ fn read(path: &Path) -> Result<DateTime<Utc>> {
     Ok(at.with_timezone(&Utc))
 }
 
+/// The clock of this process when `--test-clock` was given, for the few
+/// answers made outside the engine (the public FHIR CapabilityStatement's
+/// date), so they read the same clock as everything else.
+static PROCESS_CLOCK: std::sync::OnceLock<Arc<TestClock>> = std::sync::OnceLock::new();
+
+/// The test clock's instant when one is set, else `real`.
+pub fn now_or(real: DateTime<Utc>) -> DateTime<Utc> {
+    PROCESS_CLOCK
+        .get()
+        .and_then(|c| c.now().ok())
+        .unwrap_or(real)
+}
+
 impl TestClock {
     /// Opens the clock; refuses a file that does not hold an instant now.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
         let first = read(path)?;
-        Ok(Arc::new(TestClock {
+        let clock = Arc::new(TestClock {
             path: path.to_owned(),
             last: Mutex::new(first),
-        }))
+        });
+        let _ = PROCESS_CLOCK.set(clock.clone());
+        Ok(clock)
     }
 
     /// The instant in the file, never earlier than the last one read.

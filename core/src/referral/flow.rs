@@ -17,6 +17,7 @@ use crate::state::State;
 use crate::validate::{code, icd10, text, text_opt};
 use chrono::{DateTime, Duration, Utc};
 
+/// Kept whole as a table: one arm per case, so every case reads in one place (issue 14).
 pub(crate) fn decide(
     state: &State,
     actor: &Actor,

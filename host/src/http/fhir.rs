@@ -205,7 +205,7 @@ async fn fhir(
 /// `GET /fhir/metadata`, without a token: the CapabilityStatement.
 async fn metadata(headers: HeaderMap) -> Response {
     let ctx = enlace_core::interop::SearchContext {
-        now: Utc::now(),
+        now: crate::test_clock::now_or(Utc::now()),
         base_url: base_url(&headers),
         national_id_system: None,
     };
