@@ -92,6 +92,8 @@ pub fn fuzz(root: &Path) -> Result<()> {
     let mut cmd = Command::new(venv.join("bin/schemathesis"));
     cmd.current_dir(&work)
         .env("NO_COLOR", "1")
+        // `Authorization: Bearer ${ENLACE_API_TOKEN}` in the config file.
+        .env("ENLACE_API_TOKEN", &token)
         .arg("--config-file")
         .arg(root.join("tests/api/schemathesis.toml"))
         .args(["run", &format!("{base}/openapi.json")])
@@ -105,9 +107,7 @@ pub fn fuzz(root: &Path) -> Result<()> {
         .args(["--request-timeout", "30"])
         .args(["--report", "junit"])
         .arg("--report-dir")
-        .arg(work.join("report"))
-        .arg("-H")
-        .arg(format!("Authorization: Bearer {token}"));
+        .arg(work.join("report"));
     let result = run(&mut cmd);
     drop(server);
     result.map_err(|e| {
