@@ -10,11 +10,12 @@
 
 use super::InteropError;
 use super::fhir::{self, BundleType, MAX_SLOTS, MAX_WINDOW_DAYS, ResourceKind, Window};
+use crate::interop::build::fhir;
 use crate::referral::Referral;
 use crate::state::State;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What a search or read needs besides the state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -636,26 +637,26 @@ pub fn capability_statement(ctx: &SearchContext) -> Value {
     let resources: Vec<Value> = PARAMS
         .iter()
         .map(|(t, params)| {
-            let mut interactions = vec![json!({"code": "search-type"})];
+            let mut interactions = vec![fhir!({"code": "search-type"})];
             if *t != "Slot" {
-                interactions.insert(0, json!({"code": "read"}));
+                interactions.insert(0, fhir!({"code": "read"}));
             }
-            let mut search_params = vec![json!({"name": "_id", "type": "token"})];
-            search_params.extend(params.iter().map(|(n, ty)| json!({"name": n, "type": ty})));
-            let mut r = json!({
+            let mut search_params = vec![fhir!({"name": "_id", "type": "token"})];
+            search_params.extend(params.iter().map(|(n, ty)| fhir!({"name": n, "type": ty})));
+            let mut r = fhir!({
                 "type": t,
                 "interaction": interactions,
                 "searchParam": search_params,
             });
             if *t == "Slot" {
-                r["documentation"] = json!(format!(
+                r["documentation"] = fhir!(format!(
                     "Slots are computed from the agendas' rules for a window given by start=ge…&start=le… (default: {DEFAULT_SLOT_DAYS} days from now, at most {MAX_WINDOW_DAYS})."
                 ));
             }
             r
         })
         .collect();
-    let mut c = json!({
+    let mut c = fhir!({
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": super::instant(ctx.now),
@@ -673,13 +674,13 @@ pub fn capability_statement(ctx: &SearchContext) -> Value {
     });
     match &ctx.base_url {
         Some(url) => {
-            c["kind"] = json!("instance");
-            c["software"] = json!({"name": "Enlace", "version": env!("CARGO_PKG_VERSION")});
-            c["implementation"] = json!({"description": "Enlace host", "url": url});
+            c["kind"] = fhir!("instance");
+            c["software"] = fhir!({"name": "Enlace", "version": env!("CARGO_PKG_VERSION")});
+            c["implementation"] = fhir!({"description": "Enlace host", "url": url});
         }
         None => {
-            c["kind"] = json!("capability");
-            c["software"] = json!({"name": "Enlace", "version": env!("CARGO_PKG_VERSION")});
+            c["kind"] = fhir!("capability");
+            c["software"] = fhir!({"name": "Enlace", "version": env!("CARGO_PKG_VERSION")});
         }
     }
     c

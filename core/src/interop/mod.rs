@@ -20,6 +20,7 @@
 //! systems can keep these: they name Enlace's own ids, not national ones.
 
 pub(crate) mod access;
+pub(crate) mod build;
 pub mod fhir;
 pub mod fhir_import;
 mod fhir_search;
@@ -28,6 +29,7 @@ pub mod ical;
 pub use crate::view::{AgendaInfo, SlotInfo, SlotState};
 pub use fhir_search::{SearchContext, capability_statement, read, search};
 
+use build::fhir;
 use serde::{Deserialize, Serialize};
 
 /// Identifier system of Enlace agency codes (on Organization).
@@ -115,7 +117,7 @@ impl InteropError {
             | InteropError::UnsupportedResourceType { .. } => "not-supported",
             InteropError::NotFound { .. } | InteropError::Unknown { .. } => "not-found",
         };
-        serde_json::json!({
+        fhir!({
             "resourceType": "OperationOutcome",
             "issue": [{
                 "severity": "error",

@@ -3,8 +3,9 @@
 use super::datatypes::{ext, identifier, reference_shown};
 use super::ids::{contract_id, organization_id};
 use crate::agreement::{Agreement, CostBearer};
+use crate::interop::build::fhir;
 use crate::interop::{SYSTEM_AGREEMENT, SYSTEM_ENLACE, SYSTEM_SERVICE, date};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn cost_bearer_code(c: &CostBearer) -> (&'static str, &'static str) {
     match c {
@@ -27,9 +28,9 @@ pub fn contract(a: &Agreement, today: chrono::NaiveDate) -> Value {
         "executed"
     };
     let (cost_code, cost_text) = cost_bearer_code(&a.cost_bearer);
-    let mut applies = json!({"start": date(a.valid_from)});
+    let mut applies = fhir!({"start": date(a.valid_from)});
     if let Some(end) = a.valid_to {
-        applies["end"] = json!(date(end));
+        applies["end"] = fhir!(date(end));
     }
     let services = if a.services.is_empty() {
         "every service".to_owned()
@@ -61,42 +62,42 @@ pub fn contract(a: &Agreement, today: chrono::NaiveDate) -> Value {
         },
     );
     let party = |agency: &str, role: &str| {
-        json!({
+        fhir!({
             "reference": [reference_shown("Organization", &organization_id(agency), agency)],
             "role": {"coding": [{"system": SYSTEM_ENLACE, "code": role}]},
         })
     };
     let mut extensions = vec![
-        ext("cost-bearer", "valueCode", json!(cost_code)),
-        ext("free-of-charge", "valueBoolean", json!(a.free_of_charge)),
+        ext("cost-bearer", "valueCode", fhir!(cost_code)),
+        ext("free-of-charge", "valueBoolean", fhir!(a.free_of_charge)),
     ];
     extensions.extend(
         a.tiers
             .iter()
-            .map(|t| ext("tier", "valueCode", json!(t.number().to_string()))),
+            .map(|t| ext("tier", "valueCode", fhir!(t.number().to_string()))),
     );
     extensions.extend(
         a.programmes
             .iter()
-            .map(|p| ext("programme", "valueString", json!(p))),
+            .map(|p| ext("programme", "valueString", fhir!(p))),
     );
-    let mut asset = json!({"text": format!("Services: {services}; destination tiers: {tiers}")});
+    let mut asset = fhir!({"text": format!("Services: {services}; destination tiers: {tiers}")});
     if !a.services.is_empty() {
         asset["type"] = Value::Array(
             a.services
                 .iter()
-                .map(|s| json!({"coding": [{"system": SYSTEM_SERVICE, "code": s}]}))
+                .map(|s| fhir!({"coding": [{"system": SYSTEM_SERVICE, "code": s}]}))
                 .collect(),
         );
     }
-    json!({
+    fhir!({
         "resourceType": "Contract",
         "id": contract_id(&a.id),
         "extension": extensions,
         "identifier": [identifier(SYSTEM_AGREEMENT, &a.id)],
         "status": status,
         "applies": applies,
-        "name": a.id,
+        "name": &a.id,
         "title": format!("Referral agreement {}: {} → {}", a.id, a.referring_agency, a.receiving_agency),
         "authority": [
             reference_shown("Organization", &organization_id(&a.referring_agency), &a.referring_agency),
@@ -104,10 +105,10 @@ pub fn contract(a: &Agreement, today: chrono::NaiveDate) -> Value {
         ],
         "type": {"coding": [{"system": SYSTEM_ENLACE, "code": "inter-agency-referral-agreement", "display": "Inter-agency referral agreement"}]},
         "term": [{
-            "text": text,
+            "text": &text,
             "offer": {
                 "party": [party(&a.referring_agency, "referring-agency"), party(&a.receiving_agency, "receiving-agency")],
-                "text": text,
+                "text": &text,
             },
             "asset": [asset],
         }],

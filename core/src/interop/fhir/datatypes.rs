@@ -1,35 +1,36 @@
 //! Small FHIR data types the resources share: references, identifiers,
 //! codeable concepts, Enlace extensions, days and times, display names.
 
+use crate::interop::build::fhir;
 use crate::interop::{EXTENSION_BASE, SYSTEM_SERVICE};
 use crate::state::State;
 use chrono::Weekday;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub(super) fn reference(resource_type: &str, id: &str) -> Value {
-    json!({"reference": format!("{resource_type}/{id}")})
+    fhir!({"reference": format!("{resource_type}/{id}")})
 }
 
 pub(super) fn reference_shown(resource_type: &str, id: &str, display: &str) -> Value {
-    json!({"reference": format!("{resource_type}/{id}"), "display": display})
+    fhir!({"reference": format!("{resource_type}/{id}"), "display": display})
 }
 
 pub(super) fn identifier(system: &str, value: impl ToString) -> Value {
-    json!({"system": system, "value": value.to_string()})
+    fhir!({"system": system, "value": value.to_string()})
 }
 
 pub(super) fn service_concept(state: &State, code: &str) -> Value {
     match state.service(code) {
         Some(s) => {
-            json!({"coding": [{"system": SYSTEM_SERVICE, "code": s.code, "display": s.name}], "text": s.name})
+            fhir!({"coding": [{"system": SYSTEM_SERVICE, "code": &s.code, "display": &s.name}], "text": &s.name})
         }
-        None => json!({"coding": [{"system": SYSTEM_SERVICE, "code": code}]}),
+        None => fhir!({"coding": [{"system": SYSTEM_SERVICE, "code": code}]}),
     }
 }
 
 pub(super) fn ext(name: &str, value_key: &str, value: Value) -> Value {
     let mut e = serde_json::Map::new();
-    e.insert("url".into(), json!(format!("{EXTENSION_BASE}{name}")));
+    e.insert("url".into(), fhir!(format!("{EXTENSION_BASE}{name}")));
     e.insert(value_key.into(), value);
     Value::Object(e)
 }

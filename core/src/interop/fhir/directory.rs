@@ -7,17 +7,18 @@ use super::datatypes::{
 use super::ids::{healthcare_service_id, location_id, organization_id, patient_id};
 use crate::beneficiary::{Beneficiary, Sex};
 use crate::facility::{Facility, Service, Tier};
+use crate::interop::build::fhir;
 use crate::interop::{
     EXTENSION_TIMEZONE, SYSTEM_AGENCY, SYSTEM_FACILITY, SYSTEM_TIER, date, fhir_id,
 };
 use crate::state::State;
 use chrono::Weekday;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An agency as an Organization.
 pub fn organization(agency: &str) -> Value {
-    json!({
+    fhir!({
         "resourceType": "Organization",
         "id": organization_id(agency),
         "identifier": [identifier(SYSTEM_AGENCY, agency)],
@@ -32,21 +33,21 @@ fn tier_concept(t: Tier) -> Value {
         Tier::Second => "Second level of care",
         Tier::Third => "Third level of care",
     };
-    json!({"coding": [{"system": SYSTEM_TIER, "code": t.number().to_string(), "display": display}]})
+    fhir!({"coding": [{"system": SYSTEM_TIER, "code": t.number().to_string(), "display": display}]})
 }
 
 /// A facility as a Location of its agency.
 pub fn location(f: &Facility) -> Value {
-    json!({
+    fhir!({
         "resourceType": "Location",
         "id": location_id(&f.id),
-        "extension": [{"url": EXTENSION_TIMEZONE, "valueCode": f.time_zone}],
+        "extension": [{"url": EXTENSION_TIMEZONE, "valueCode": &f.time_zone}],
         "identifier": [identifier(SYSTEM_FACILITY, &f.id)],
         "status": "active",
-        "name": f.name,
+        "name": &f.name,
         "mode": "instance",
         "type": [tier_concept(f.tier)],
-        "address": {"district": f.region},
+        "address": {"district": &f.region},
         "physicalType": {"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
             "code": "bu",
@@ -82,18 +83,18 @@ pub fn healthcare_service(state: &State, f: &Facility, s: &Service) -> Value {
                 .filter_map(|&d| Weekday::try_from(d as u8).ok())
                 .map(weekday_code)
                 .collect();
-            json!({"daysOfWeek": days, "availableStartTime": time(*start), "availableEndTime": time(*end)})
+            fhir!({"daysOfWeek": days, "availableStartTime": time(*start), "availableEndTime": time(*end)})
         })
         .collect();
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "HealthcareService",
         "id": healthcare_service_id(&f.id, &s.code),
-        "extension": [ext("slot-minutes", "valuePositiveInt", json!(s.slot_minutes))],
+        "extension": [ext("slot-minutes", "valuePositiveInt", fhir!(s.slot_minutes))],
         "active": true,
         "providedBy": reference_shown("Organization", &organization_id(&f.agency), &f.agency),
         "type": [service_concept(state, &s.code)],
         "location": [reference_shown("Location", &location_id(&f.id), &f.name)],
-        "name": s.name,
+        "name": &s.name,
     });
     if !available.is_empty() {
         v["availableTime"] = Value::Array(available);
@@ -110,18 +111,18 @@ pub fn patient(b: &Beneficiary, national_id_system: &str) -> Value {
         Sex::Other => "other",
         Sex::Unknown => "unknown",
     };
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Patient",
         "id": patient_id(&b.id),
-        "identifier": [{"use": "official", "system": national_id_system, "value": b.id}],
+        "identifier": [{"use": "official", "system": national_id_system, "value": &b.id}],
         "active": true,
-        "name": [{"use": "official", "text": b.name}],
+        "name": [{"use": "official", "text": &b.name}],
         "gender": gender,
         "birthDate": date(b.birth_date),
     });
     if let Some(c) = b.contact.as_deref().filter(|c| !c.trim().is_empty()) {
         let system = if c.contains('@') { "email" } else { "phone" };
-        v["telecom"] = json!([{"system": system, "value": c}]);
+        v["telecom"] = fhir!([{"system": system, "value": c}]);
     }
     v
 }
@@ -132,11 +133,11 @@ pub fn coverages(b: &Beneficiary) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut period = json!({"start": date(c.valid_from)});
+            let mut period = fhir!({"start": date(c.valid_from)});
             if let Some(end) = c.valid_to {
-                period["end"] = json!(date(end));
+                period["end"] = fhir!(date(end));
             }
-            json!({
+            fhir!({
                 "resourceType": "Coverage",
                 "id": fhir_id("coverage", &format!("{}.{}", b.id, i + 1)),
                 "status": "active",
@@ -153,8 +154,8 @@ pub fn coverages(b: &Beneficiary) -> Vec<Value> {
                         "system": "http://terminology.hl7.org/CodeSystem/coverage-class",
                         "code": "plan",
                     }]},
-                    "value": c.programme,
-                    "name": c.programme,
+                    "value": &c.programme,
+                    "name": &c.programme,
                 }],
             })
         })

@@ -8,13 +8,14 @@ use super::{BundleType, ExportRequest, MAX_SLOTS, MAX_WINDOW_DAYS, ResourceKind,
 use crate::agreement::Agreement;
 use crate::beneficiary::Beneficiary;
 use crate::facility::Facility;
+use crate::interop::build::fhir;
 use crate::interop::{InteropError, SYSTEM_NATIONAL_ID, instant};
 use crate::referral::Referral;
 use crate::state::State;
 use crate::view::AppointmentView;
 use crate::waitlist::{WaitlistEntry, WaitlistStatus};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Exports the requested resources as a Bundle.
@@ -49,23 +50,23 @@ pub fn bundle(
                 let id = resource["id"].as_str().unwrap_or_default();
                 entry.insert(
                     "fullUrl".into(),
-                    json!(format!("{}/{rt}/{id}", base.trim_end_matches('/'))),
+                    fhir!(format!("{}/{rt}/{id}", base.trim_end_matches('/'))),
                 );
             }
             entry.insert("resource".into(), resource);
             if search {
-                entry.insert("search".into(), json!({"mode": "match"}));
+                entry.insert("search".into(), fhir!({"mode": "match"}));
             }
             Value::Object(entry)
         })
         .collect();
-    let mut b = json!({
+    let mut b = fhir!({
         "resourceType": "Bundle",
         "type": if search { "searchset" } else { "collection" },
         "timestamp": instant(now),
     });
     if search {
-        b["total"] = json!(total.unwrap_or(entries.len()));
+        b["total"] = fhir!(total.unwrap_or(entries.len()));
     }
     if !entries.is_empty() {
         b["entry"] = Value::Array(entries);

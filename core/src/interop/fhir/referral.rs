@@ -9,6 +9,7 @@ use super::ids::{
     appointment_id, contract_id, counter_referral_id, healthcare_service_id, location_id,
     organization_id, patient_id, referral_id,
 };
+use crate::interop::build::fhir;
 use crate::interop::{
     SYSTEM_ATTACHMENT, SYSTEM_ENLACE, SYSTEM_REFERRAL, SYSTEM_REFERRAL_STEP, instant,
 };
@@ -16,7 +17,7 @@ use crate::priority::Priority;
 use crate::referral::{CareOutcome, Referral, ReferralStatus};
 use crate::state::State;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// FHIR `request-priority` of an Enlace priority.
 pub fn request_priority(p: Priority) -> &'static str {
@@ -93,7 +94,7 @@ fn last_step_at(r: &Referral, event: &str) -> Option<DateTime<Utc>> {
 /// The contained PractitionerRole that names the referral's origin: the
 /// origin's agency, the origin facility, the referring user.
 fn origin_role(r: &Referral) -> Value {
-    let mut role = json!({
+    let mut role = fhir!({
         "resourceType": "PractitionerRole",
         "id": "origin",
         "organization": reference_shown("Organization", &organization_id(&r.origin_agency), &r.origin_agency),
@@ -105,13 +106,13 @@ fn origin_role(r: &Referral) -> Value {
         .map(|s| s.user.as_str())
         .filter(|u| !u.is_empty())
     {
-        role["practitioner"] = json!({"type": "Practitioner", "display": user});
+        role["practitioner"] = fhir!({"type": "Practitioner", "display": user});
     }
     role
 }
 
 fn origin_ref(state: &State, r: &Referral) -> Value {
-    json!({"reference": "#origin", "display": facility_name(state, &r.origin)})
+    fhir!({"reference": "#origin", "display": facility_name(state, &r.origin)})
 }
 
 fn destination_service(state: &State, r: &Referral) -> Value {
@@ -128,17 +129,17 @@ pub fn service_request(state: &State, r: &Referral) -> Value {
         .reason
         .icd10
         .iter()
-        .map(|c| json!({"coding": [{"system": SYSTEM_ICD10, "code": c}]}))
+        .map(|c| fhir!({"coding": [{"system": SYSTEM_ICD10, "code": c}]}))
         .collect();
     let mut supporting: Vec<Value> = r
         .attachments
         .iter()
-        .map(|a| json!({"identifier": identifier(SYSTEM_ATTACHMENT, &a.id), "display": format!("{} ({})", a.title, a.media_type)}))
+        .map(|a| fhir!({"identifier": identifier(SYSTEM_ATTACHMENT, &a.id), "display": format!("{} ({})", a.title, a.media_type)}))
         .collect();
     if let Some(ag) = &r.agreement {
         supporting.push(reference_shown("Contract", &contract_id(ag), ag));
     }
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "ServiceRequest",
         "id": referral_id(r.id),
         "contained": [origin_role(r)],
@@ -165,7 +166,7 @@ pub fn service_request(state: &State, r: &Referral) -> Value {
         v["supportingInfo"] = Value::Array(supporting);
     }
     if !r.reason.text.trim().is_empty() {
-        v["note"] = json!([{"text": r.reason.text}]);
+        v["note"] = fhir!([{"text": &r.reason.text}]);
     }
     v
 }
@@ -174,7 +175,7 @@ pub fn service_request(state: &State, r: &Referral) -> Value {
 pub fn task(state: &State, r: &Referral) -> Value {
     let (step, step_display) = business_status(r);
     let last_modified = r.timeline.last().map_or(r.created_at, |s| s.at);
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Task",
         "id": referral_id(r.id),
         "contained": [origin_role(r)],
@@ -195,19 +196,19 @@ pub fn task(state: &State, r: &Referral) -> Value {
         "restriction": {"period": {"end": instant(r.appointment_due)}},
     });
     if let Some(start) = r.accepted_at {
-        let mut period = json!({"start": instant(start)});
+        let mut period = fhir!({"start": instant(start)});
         let end = match r.status {
             ReferralStatus::Completed => last_step_at(r, "counter_referral_acknowledged"),
             ReferralStatus::CounterReferred => last_step_at(r, "counter_referral_sent"),
             _ => None,
         };
         if let Some(end) = end.filter(|e| *e >= start) {
-            period["end"] = json!(instant(end));
+            period["end"] = fhir!(instant(end));
         }
         v["executionPeriod"] = period;
     }
     if let Some(reason) = r.closing_reason.as_deref().filter(|t| !t.trim().is_empty()) {
-        v["statusReason"] = json!({"text": reason});
+        v["statusReason"] = fhir!({"text": reason});
     }
     let notes: Vec<Value> = r
         .timeline
@@ -219,9 +220,9 @@ pub fn task(state: &State, r: &Referral) -> Value {
             } else {
                 "Escalated"
             };
-            let mut n = json!({"time": instant(s.at), "text": format!("{what} {}", s.note)});
+            let mut n = fhir!({"time": instant(s.at), "text": format!("{what} {}", s.note)});
             if !s.user.is_empty() {
-                n["authorString"] = json!(s.user);
+                n["authorString"] = fhir!(&s.user);
             }
             n
         })
@@ -231,19 +232,19 @@ pub fn task(state: &State, r: &Referral) -> Value {
     }
     let mut outputs = Vec::new();
     if let Some(id) = r.appointment {
-        outputs.push(json!({
+        outputs.push(fhir!({
             "type": {"coding": [{"system": SYSTEM_ENLACE, "code": "appointment", "display": "Appointment at the destination"}]},
             "valueReference": reference("Appointment", &appointment_id(id)),
         }));
     }
     if r.counter_referral.is_some() {
-        outputs.push(json!({
+        outputs.push(fhir!({
             "type": {"coding": [{"system": SYSTEM_ENLACE, "code": "counter-referral", "display": "Counter-referral"}]},
             "valueReference": reference("Communication", &counter_referral_id(r.id)),
         }));
     }
     if let Some(id) = r.follow_up_appointment {
-        outputs.push(json!({
+        outputs.push(fhir!({
             "type": {"coding": [{"system": SYSTEM_ENLACE, "code": "follow-up", "display": "Follow-up appointment at the origin"}]},
             "valueReference": reference("Appointment", &appointment_id(id)),
         }));
@@ -271,13 +272,13 @@ pub fn communication(state: &State, r: &Referral) -> Option<Value> {
     let s = &cr.summary;
     let mut payload = vec![];
     if !s.text.trim().is_empty() {
-        payload.push(json!({"contentString": s.text}));
+        payload.push(fhir!({"contentString": &s.text}));
     }
-    payload.push(json!({"contentString": format!("Outcome: {}", outcome_text(s.outcome))}));
+    payload.push(fhir!({"contentString": format!("Outcome: {}", outcome_text(s.outcome))}));
     if !s.procedures.is_empty() {
-        payload.push(json!({"contentString": format!("Procedures: {}", s.procedures.join("; "))}));
+        payload.push(fhir!({"contentString": format!("Procedures: {}", s.procedures.join("; "))}));
     }
-    payload.push(json!({"contentString": format!("Instructions: {}", cr.instructions)}));
+    payload.push(fhir!({"contentString": format!("Instructions: {}", cr.instructions)}));
     if let Some(f) = &cr.follow_up {
         let name = state
             .service(&f.service)
@@ -286,9 +287,9 @@ pub fn communication(state: &State, r: &Referral) -> Option<Value> {
         if !f.note.trim().is_empty() {
             text.push_str(&format!(" ({})", f.note));
         }
-        payload.push(json!({"contentString": text}));
+        payload.push(fhir!({"contentString": text}));
     }
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Communication",
         "id": counter_referral_id(r.id),
         "contained": [origin_role(r)],
@@ -300,14 +301,14 @@ pub fn communication(state: &State, r: &Referral) -> Option<Value> {
         "subject": reference_shown("Patient", &patient_id(&r.beneficiary), &beneficiary_name(state, &r.beneficiary)),
         "recipient": [origin_ref(state, r)],
         "sender": destination_service(state, r),
-        "reasonCode": s.diagnoses.iter().map(|c| json!({"coding": [{"system": SYSTEM_ICD10, "code": c}]})).collect::<Vec<_>>(),
+        "reasonCode": s.diagnoses.iter().map(|c| fhir!({"coding": [{"system": SYSTEM_ICD10, "code": c}]})).collect::<Vec<_>>(),
         "payload": payload,
     });
     if let Some(sent) = first_step_at(r, "counter_referral_sent") {
-        v["sent"] = json!(instant(sent));
+        v["sent"] = fhir!(instant(sent));
     }
     if let Some(ack) = first_step_at(r, "counter_referral_acknowledged") {
-        v["received"] = json!(instant(ack));
+        v["received"] = fhir!(instant(ack));
     }
     Some(v)
 }

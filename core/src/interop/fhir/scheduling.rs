@@ -11,6 +11,7 @@ use super::ids::{
 };
 use crate::agenda::AgendaConfig;
 use crate::appointment::AppointmentStatus;
+use crate::interop::build::fhir;
 use crate::interop::{
     EXTENSION_BASE, SYSTEM_AGENDA, SYSTEM_APPOINTMENT, SYSTEM_ENLACE, SYSTEM_WAITLIST, date,
     instant,
@@ -20,7 +21,7 @@ use crate::state::State;
 use crate::view::{AgendaInfo, AppointmentView, SlotInfo, SlotState};
 use crate::waitlist::{WaitlistEntry, WaitlistStatus};
 use chrono::Weekday;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// `Appointment.priority` (iCalendar-style: 1 highest, 9 lowest).
@@ -53,7 +54,7 @@ pub fn schedule(state: &State, a: AgendaInfo<'_>, today: chrono::NaiveDate) -> V
         .rules
         .iter()
         .map(|r| {
-            json!({
+            fhir!({
                 "url": format!("{EXTENSION_BASE}agenda-rule"),
                 "extension": [
                     {"url": "day", "valueCode": weekday_code(r.day)},
@@ -64,24 +65,24 @@ pub fn schedule(state: &State, a: AgendaInfo<'_>, today: chrono::NaiveDate) -> V
         })
         .collect();
     if let Some(m) = c.slot_minutes {
-        extensions.push(ext("slot-minutes", "valuePositiveInt", json!(m)));
+        extensions.push(ext("slot-minutes", "valuePositiveInt", fhir!(m)));
     }
-    extensions.push(ext("capacity", "valuePositiveInt", json!(c.capacity)));
-    extensions.push(ext("overbooking", "valueUnsignedInt", json!(c.overbooking)));
+    extensions.push(ext("capacity", "valuePositiveInt", fhir!(c.capacity)));
+    extensions.push(ext("overbooking", "valueUnsignedInt", fhir!(c.overbooking)));
     extensions.push(ext(
         "horizon-days",
         "valuePositiveInt",
-        json!(c.horizon_days),
+        fhir!(c.horizon_days),
     ));
     extensions.push(ext(
         "min-notice-minutes",
         "valueUnsignedInt",
-        json!(c.min_notice_minutes),
+        fhir!(c.min_notice_minutes),
     ));
     extensions.push(ext(
         "referral-share-percent",
         "valueUnsignedInt",
-        json!(c.referral_share_percent),
+        fhir!(c.referral_share_percent),
     ));
     let fname = facility_name(state, &c.facility);
     let mut actors = vec![
@@ -95,13 +96,13 @@ pub fn schedule(state: &State, a: AgendaInfo<'_>, today: chrono::NaiveDate) -> V
         ),
     ];
     if let Some(p) = &c.practitioner {
-        actors.push(json!({"type": "Practitioner", "display": p}));
+        actors.push(fhir!({"type": "Practitioner", "display": p}));
     }
-    let mut horizon = json!({"start": date(c.valid_from)});
+    let mut horizon = fhir!({"start": date(c.valid_from)});
     if let Some(end) = c.valid_to {
-        horizon["end"] = json!(date(end));
+        horizon["end"] = fhir!(date(end));
     }
-    json!({
+    fhir!({
         "resourceType": "Schedule",
         "id": schedule_id(&c.id),
         "extension": extensions,
@@ -161,7 +162,7 @@ pub fn slot(state: &State, agenda: &AgendaConfig, s: &SlotInfo) -> Value {
             format!("{} of {} places free", s.capacity - s.taken, s.capacity),
         ),
     };
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Slot",
         "id": slot_id(&agenda.id, s.start),
         "serviceType": [service_concept(state, &agenda.service)],
@@ -172,7 +173,7 @@ pub fn slot(state: &State, agenda: &AgendaConfig, s: &SlotInfo) -> Value {
         "comment": comment,
     });
     if s.taken > s.capacity {
-        v["overbooked"] = json!(true);
+        v["overbooked"] = fhir!(true);
     }
     v
 }
@@ -184,24 +185,24 @@ pub fn appointment(state: &State, a: &AppointmentView) -> Value {
     let info = state.agenda_info(&a.agenda);
     let fname = facility_name(state, &a.facility);
     let mut participants = vec![
-        json!({
+        fhir!({
             "actor": reference_shown("Patient", &patient_id(&a.beneficiary), &beneficiary_name(state, &a.beneficiary)),
             "required": "required",
             "status": "accepted",
         }),
-        json!({
+        fhir!({
             "actor": reference_shown("Location", &location_id(&a.facility), &fname),
             "required": "required",
             "status": "accepted",
         }),
-        json!({
+        fhir!({
             "actor": reference("HealthcareService", &healthcare_service_id(&a.facility, &a.service)),
             "required": "required",
             "status": "accepted",
         }),
     ];
     if let Some(p) = info.and_then(|i| i.config.practitioner.as_ref()) {
-        participants.push(json!({
+        participants.push(fhir!({
             "actor": {"type": "Practitioner", "display": p},
             "required": "required",
             "status": "accepted",
@@ -210,7 +211,7 @@ pub fn appointment(state: &State, a: &AppointmentView) -> Value {
     let service_name = state
         .service(&a.service)
         .map_or(a.service.as_str(), |s| s.name.as_str());
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Appointment",
         "id": appointment_id(a.id),
         "identifier": [identifier(SYSTEM_APPOINTMENT, a.id)],
@@ -225,26 +226,26 @@ pub fn appointment(state: &State, a: &AppointmentView) -> Value {
     });
     let mut extensions = Vec::new();
     if let Some(prev) = a.rescheduled_from {
-        extensions.push(json!({
+        extensions.push(fhir!({
             "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.previousAppointment",
             "valueReference": reference("Appointment", &appointment_id(prev)),
         }));
     }
     if a.overbooked {
-        extensions.push(ext("overbooked", "valueBoolean", json!(true)));
+        extensions.push(ext("overbooked", "valueBoolean", fhir!(true)));
     }
     if !extensions.is_empty() {
         v["extension"] = Value::Array(extensions);
     }
     if let Some(next) = a.rescheduled_to {
-        v["cancelationReason"] = json!({
+        v["cancelationReason"] = fhir!({
             "coding": [{"system": SYSTEM_ENLACE, "code": "rescheduled", "display": "Rescheduled"}],
             "text": format!("Rescheduled: replaced by appointment {next}"),
         });
     }
     if let Some(r) = a.referral.and_then(|id| state.referral(id)) {
-        v["basedOn"] = json!([reference("ServiceRequest", &referral_id(r.id))]);
-        v["priority"] = json!(appointment_priority(r.priority));
+        v["basedOn"] = fhir!([reference("ServiceRequest", &referral_id(r.id))]);
+        v["priority"] = fhir!(appointment_priority(r.priority));
     }
     v
 }
@@ -257,19 +258,19 @@ pub fn waitlist_appointment(state: &State, w: &WaitlistEntry) -> Value {
         WaitlistStatus::Waiting | WaitlistStatus::Offered => "waitlist",
         WaitlistStatus::Left | WaitlistStatus::Satisfied => "cancelled",
     };
-    let mut participants = vec![json!({
+    let mut participants = vec![fhir!({
         "actor": reference_shown("Patient", &patient_id(&w.beneficiary), &beneficiary_name(state, &w.beneficiary)),
         "required": "required",
         "status": "needs-action",
     })];
     if let Some(f) = &w.facility {
-        participants.push(json!({
+        participants.push(fhir!({
             "actor": reference_shown("Location", &location_id(f), &facility_name(state, f)),
             "required": "required",
             "status": "needs-action",
         }));
     }
-    let mut v = json!({
+    let mut v = fhir!({
         "resourceType": "Appointment",
         "id": waitlist_id(w.id),
         "identifier": [identifier(SYSTEM_WAITLIST, w.id)],
@@ -280,10 +281,10 @@ pub fn waitlist_appointment(state: &State, w: &WaitlistEntry) -> Value {
         "participant": participants,
     });
     if w.status == WaitlistStatus::Offered {
-        v["comment"] = json!("A freed slot has been offered");
+        v["comment"] = fhir!("A freed slot has been offered");
     }
     if w.status == WaitlistStatus::Left {
-        v["cancelationReason"] = json!({"text": "Left the waitlist"});
+        v["cancelationReason"] = fhir!({"text": "Left the waitlist"});
     }
     v
 }

@@ -366,14 +366,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn dump() {
-        let s = schemas();
-        std::fs::write(
-            "/tmp/sch/schemas.json",
-            serde_json::to_string_pretty(&s).unwrap(),
-        )
-        .unwrap();
-    }
 }
