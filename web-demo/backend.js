@@ -83,16 +83,21 @@ export function loadEngine() {
 
 /**
  * A value of the wrong shape (say, a date input left empty) makes the engine
- * throw a TypeError naming the path, e.g. `request.command.beneficiary.
- * birth_date: input contains invalid characters`: as an error body, with the
- * field, so the form shows it next to the control.
+ * throw a TypeError that carries, as properties, the path of the field
+ * inside its argument (`field`, e.g. `command.beneficiary.birth_date`), the
+ * rule (`malformed`) and serde's reason: as an error body, with the field
+ * relative to the command, so the form shows it next to the control. A
+ * missing or unknown field is named only inside serde's reason (`start`
+ * between backticks); that name completes the path.
  */
 function shapeError(e) {
-  const m = /^(?:request|query)(?:\.command)?\.?([^:]*): (.*)$/s.exec(e.message);
-  let field = m?.[1] ?? "";
-  const reason = m?.[2] ?? e.message;
-  if (!field) field = /`([^`]+)`/.exec(reason)?.[1] ?? "";
-  return { code: "bad_shape", message: reason, details: field ? { field } : {} };
+  const reason = e.reason ?? e.message;
+  let field = (e.field ?? "").replace(/^command\.?/, "");
+  const named = /^(?:missing|unknown) field `([^`]+)`/.exec(reason)?.[1];
+  if (named && !field.endsWith(named)) field = field ? `${field}.${named}` : named;
+  const details = { rule: e.rule ?? "malformed", reason };
+  if (field) details.field = field;
+  return { code: "bad_shape", message: reason, details };
 }
 
 export class LocalBackend {

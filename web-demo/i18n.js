@@ -941,6 +941,8 @@ export function serviceLabel(code, fallback) {
 /** The engine's action phrases (error details `action`) in each language. */
 const ACTIONS = {
   "accept": { es: "aceptar", pt: "aceitar" },
+  "act for another agency": { es: "actuar por otra institución", pt: "atuar por outra instituição" },
+  "ask for referral destinations": { es: "consultar destinos de referencia", pt: "consultar destinos de encaminhamento" },
   "acknowledge": { es: "acusar recibo de", pt: "confirmar o recebimento de" },
   "add closures": { es: "agregar cierres", pt: "adicionar fechamentos" },
   "book appointments": { es: "agendar citas", pt: "agendar consultas" },
@@ -961,9 +963,11 @@ const ACTIONS = {
   "no-show": { es: "registrar la inasistencia", pt: "registrar a falta" },
   "read beneficiary records": { es: "consultar derechohabientes", pt: "consultar beneficiários" },
   "read the audit trail": { es: "leer la bitácora de auditoría", pt: "ler a trilha de auditoria" },
+  "read the records": { es: "consultar los registros", pt: "consultar os registros" },
   "receive": { es: "recibir", pt: "receber" },
   "record care": { es: "registrar la atención", pt: "registrar o atendimento" },
   "redirect": { es: "redirigir", pt: "redirecionar" },
+  "refer for another agency's facility": { es: "referir por una unidad de otra institución", pt: "encaminhar por uma unidade de outra instituição" },
   "register beneficiaries": { es: "registrar derechohabientes", pt: "cadastrar beneficiários" },
   "register facilities": { es: "registrar unidades", pt: "cadastrar unidades" },
   "reject": { es: "rechazar", pt: "recusar" },
@@ -974,76 +978,77 @@ const ACTIONS = {
   "verify the audit trail": { es: "verificar la bitácora de auditoría", pt: "verificar a trilha de auditoria" },
 };
 
-/** "book appointments at F0004" → "agendar citas en F0004" (unknown phrases stay as they are). */
-function actionText(action) {
-  if (lang === "en") return action;
-  const m = /^(.*?)(?: at (\S+))?$/.exec(action);
-  const phrase = ACTIONS[m[1]]?.[lang];
-  if (!phrase) return action;
-  return m[2] ? `${phrase} ${lang === "es" ? "en" : "em"} ${m[2]}` : phrase;
+/**
+ * A `not_permitted` action in the user's language: the action is a fixed
+ * phrase of core (a key of ACTIONS), the facility it was asked at comes
+ * apart in `details.scope` ("book appointments" at "F0004" → "agendar citas
+ * en F0004"). An unknown phrase stays as core wrote it.
+ */
+function actionText(action, scope) {
+  // "accept referrals": a step of the referral loop (core's `{verb} referrals`).
+  const verb = /^(.+) referrals$/.exec(action)?.[1];
+  const ofReferrals = verb && ACTIONS[verb] && `${ACTIONS[verb][lang]} ${{ es: "referencias", pt: "encaminhamentos" }[lang]}`;
+  const phrase = lang === "en" ? action : ACTIONS[action]?.[lang] ?? ofReferrals ?? action;
+  if (!scope) return phrase;
+  return `${phrase} ${{ en: "at", es: "en", pt: "em" }[lang]} ${scope}`;
 }
 
 /**
  * Why the engine refused an input (`invalid_input`), in each language, by
- * the rule broken. The refusal names the field (`details.field`) and says
- * the rule in English (`details.reason`). When it carries the rule's code
- * (`details.rule`), the phrase is taken by that code, its {placeholders}
- * filled from the details; otherwise the English reason is recognised by
- * the rule's pattern (`en`; its named groups fill the placeholders). A rule
- * neither way knows is said by the field (`FIELD_REASONS`), or as the engine
- * wrote it.
+ * the code of the rule broken (`details.rule`, one of INPUT_RULES of
+ * ./generated/enums.js); the rule's parameters (`min`, `max`, `other`,
+ * `tier`, …) fill the {placeholders}. English shows core's own phrase
+ * (`details.reason`). Nothing here reads the English text.
  */
 const RULES = {
-  empty: { en: /^must not be empty$/, es: "no puede quedar vacío", pt: "não pode ficar vazio" },
-  control_characters: { en: /^must not contain control characters$/, es: "no debe contener caracteres de control", pt: "não deve conter caracteres de controle" },
-  spaces: { en: /^must not contain spaces or control characters$/, es: "no debe contener espacios ni caracteres de control", pt: "não deve conter espaços nem caracteres de controle" },
-  too_long: { en: /^at most (?<max>\d+) bytes$/, es: "como máximo {max} bytes", pt: "no máximo {max} bytes" },
-  too_short: { en: /^at least (?<min>\d+) characters$/, es: "al menos {min} caracteres", pt: "pelo menos {min} caracteres" },
-  too_small: { en: /^must be at least (?<min>\d+)$/, es: "debe ser al menos {min}", pt: "deve ser pelo menos {min}" },
-  icd10_count: { en: /^between (?<min>\d+) and (?<max>\d+) ICD-10 codes$/, es: "entre {min} y {max} códigos CIE-10", pt: "entre {min} e {max} códigos CID-10" },
-  range: { en: /^(?:must be )?between (?<min>\d+) and (?<max>\d+)(?: days| minutes)?$/, es: "entre {min} y {max}", pt: "entre {min} e {max}" },
-  icd10: { en: /^"(?<value>.*)" is not an ICD-10 code \(e\.g\. (?<example>.*)\)$/, es: "«{value}» no es un código CIE-10 (p. ej. {example})", pt: "«{value}» não é um código CID-10 (ex.: {example})" },
-  future: { en: /^is in the future$/, es: "está en el futuro", pt: "está no futuro" },
-  length: { en: /^must have (?<min>\d+) to (?<max>\d+) characters$/, es: "debe tener de {min} a {max} caracteres", pt: "deve ter de {min} a {max} caracteres" },
-  other_facility: {
-    en: /^must be a facility other than the origin and the current destination$/,
-    es: "debe ser una unidad distinta del origen y del destino actual",
-    pt: "deve ser uma unidade diferente da origem e do destino atual",
-  },
-  tier_not_higher: { en: /^tier (?<tier>\d+) is not higher than tier (?<current>\d+)$/, es: "el nivel {tier} no es superior al nivel {current}", pt: "o nível {tier} não é superior ao nível {current}" },
-  same_slot: { en: /^is the appointment's current slot$/, es: "es el horario actual de la cita", pt: "é o horário atual da consulta" },
-  overlap: { en: /^overlaps another block on the same day$/, es: "se superpone con otro bloque del mismo día", pt: "sobrepõe-se a outro bloco do mesmo dia" },
-  before: { en: /^before (?<other>\w+)$/, es: "es anterior a {other}", pt: "é anterior a {other}" },
-  after: { en: /^must be after (?<other>\w+)$/, es: "debe ser posterior a {other}", pt: "deve ser posterior a {other}" },
-  end_after_start: { en: /^end must be after start$/, es: "el fin debe ser posterior al inicio", pt: "o fim deve ser posterior ao início" },
-};
-
-/** Phrases for a refused field whose rule is not recognised, by field. */
-const FIELD_REASONS = {
-  follow_up_of: {
+  required: { es: "es obligatorio", pt: "é obrigatório" },
+  too_long: { es: "como máximo {max} bytes", pt: "no máximo {max} bytes" },
+  too_short: { es: "al menos {min} caracteres", pt: "pelo menos {min} caracteres" },
+  length: { es: "debe tener de {min} a {max} caracteres", pt: "deve ter de {min} a {max} caracteres" },
+  spaces: { es: "no debe contener espacios ni caracteres de control", pt: "não deve conter espaços nem caracteres de controle" },
+  control_characters: { es: "no debe contener caracteres de control", pt: "não deve conter caracteres de controle" },
+  too_many: { es: "como máximo {max} elementos", pt: "no máximo {max} itens" },
+  too_few: { es: "al menos {min} elementos", pt: "pelo menos {min} itens" },
+  out_of_range: { es: "entre {min} y {max}", pt: "entre {min} e {max}" },
+  period_days: { es: "debe ser de {min} a {max} días después del inicio", pt: "deve ser de {min} a {max} dias após o início" },
+  year_out_of_range: { es: "el año debe estar entre {min} y {max}", pt: "o ano deve estar entre {min} e {max}" },
+  not_icd10: { es: "no es un código CIE-10 (p. ej. O14.1)", pt: "não é um código CID-10 (ex.: O14.1)" },
+  not_media_type: { es: "debe tener la forma tipo/subtipo", pt: "deve ter a forma tipo/subtipo" },
+  not_a_number: { es: "debe ser un número", pt: "deve ser um número" },
+  in_future: { es: "está en el futuro", pt: "está no futuro" },
+  not_after: { es: "debe ser posterior a {other}", pt: "deve ser posterior a {other}" },
+  before: { es: "es anterior a {other}", pt: "é anterior a {other}" },
+  repeated: { es: "aparece más de una vez", pt: "aparece mais de uma vez" },
+  overlaps: { es: "se superpone con otro bloque del mismo día", pt: "sobrepõe-se a outro bloco do mesmo dia" },
+  same_slot: { es: "es el horario actual de la cita", pt: "é o horário atual da consulta" },
+  wrong_agenda: { es: "debe ser una agenda de la unidad y el servicio correspondientes", pt: "deve ser uma agenda da unidade e do serviço correspondentes" },
+  agenda_moves: { es: "una agenda existente conserva su unidad y su servicio", pt: "uma agenda existente mantém sua unidade e seu serviço" },
+  no_such_follow_up: {
     es: "la referencia no pide ese seguimiento en esta unidad, o ya está agendado",
     pt: "o encaminhamento não pede esse seguimento nesta unidade, ou já está agendado",
   },
-  destination: { es: "no es un destino posible para esta referencia", pt: "não é um destino possível para este encaminhamento" },
+  not_waiting: { es: "ya no está en espera", pt: "não está mais na espera" },
+  is_origin: { es: "es la propia unidad de origen", pt: "é a própria unidade de origem" },
+  not_another_facility: {
+    es: "debe ser una unidad distinta del origen y del destino actual",
+    pt: "deve ser uma unidade diferente da origem e do destino atual",
+  },
+  tier_not_higher: { es: "el nivel {tier} no es superior al nivel {current}", pt: "o nível {tier} não é superior ao nível {current}" },
+  not_applicable: { es: "no corresponde a esta solicitud", pt: "não se aplica a esta solicitação" },
+  unsupported_parameter: { es: "no es un parámetro de búsqueda de este recurso en este servidor", pt: "não é um parâmetro de busca deste recurso neste servidor" },
+  unsupported_resource_type: { es: "no es un tipo de recurso de este servidor", pt: "não é um tipo de recurso deste servidor" },
+  malformed: { es: "no tiene la forma esperada", pt: "não está na forma esperada" },
 };
 
-const unfilled = (text) => /\{\w+\}/.test(text);
-
 function reasonText(details) {
-  const reason = details.reason ?? "";
-  if (lang === "en") return reason;
-  const byRule = RULES[details.rule];
-  if (byRule?.[lang]) {
-    const groups = byRule.en.exec(reason)?.groups ?? {};
-    const text = fill(byRule[lang], { ...groups, ...details });
-    if (!unfilled(text)) return text;
-  }
-  for (const rule of Object.values(RULES)) {
-    const m = rule.en.exec(reason);
-    if (m) return fill(rule[lang], m.groups ?? {});
-  }
-  const field = (details.field ?? "").replace(/\[\d+\]/g, "");
-  return FIELD_REASONS[field]?.[lang] ?? reason;
+  if (lang === "en") return details.reason ?? "";
+  const phrase = RULES[details.rule]?.[lang];
+  return phrase ? fill(phrase, details) : details.reason ?? "";
+}
+
+/** Whether an input rule has its phrase in each language (tests check every rule of ./generated/enums.js). */
+export function knownRule(rule) {
+  return Boolean(RULES[rule]?.es && RULES[rule]?.pt);
 }
 
 /** The user's phrase for an engine or host error, from its stable code. */
@@ -1057,7 +1062,7 @@ export function errorText(err, placed = false) {
   if (details.start && /T/.test(details.start)) details.start = formatInstant(details.start);
   if (details.status) details.status = t(`st_${details.status.replace(/-/g, "_")}`);
   if (details.role) details.role = t(`role_${details.role}`);
-  if (details.action) details.action = actionText(details.action);
+  if (details.action) details.action = actionText(details.action, details.scope);
   const template = table[err.code] ?? table.unknown;
   return fill(template, details);
 }

@@ -15,9 +15,10 @@ use crate::state::State;
 /// a facility of another agency is refused everything, whatever the role.
 pub(crate) fn same_agency(state: &State, actor: &Actor) -> Result<()> {
     match actor.facility.as_deref().and_then(|f| state.facility(f)) {
-        Some(f) if f.agency != actor.agency => Err(Error::not_permitted(
+        Some(f) if f.agency != actor.agency => Err(Error::not_permitted_at(
             actor.role,
-            &format!("act at {} for agency {}", f.id, actor.agency),
+            "act for another agency",
+            &f.id,
         )),
         _ => Ok(()),
     }
@@ -37,10 +38,7 @@ pub(crate) fn configure_at(actor: &Actor, facility: &str, action: &str) -> Resul
     match actor.role {
         Role::Admin => Ok(()),
         Role::Clerk if actor.works_at(facility) => Ok(()),
-        role => Err(Error::not_permitted(
-            role,
-            &format!("{action} at {facility}"),
-        )),
+        role => Err(Error::not_permitted_at(role, action, facility)),
     }
 }
 
@@ -58,10 +56,7 @@ pub(crate) fn staff_at(actor: &Actor, facility: &str, roles: &[Role], action: &s
     if roles.contains(&actor.role) && actor.works_at(facility) {
         Ok(())
     } else {
-        Err(Error::not_permitted(
-            actor.role,
-            &format!("{action} at {facility}"),
-        ))
+        Err(Error::not_permitted_at(actor.role, action, facility))
     }
 }
 
@@ -88,10 +83,7 @@ pub(crate) fn facility_reader(actor: &Actor, facility: &str) -> Result<()> {
     match actor.role {
         Role::Auditor | Role::Admin => Ok(()),
         _ if actor.works_at(facility) => Ok(()),
-        role => Err(Error::not_permitted(
-            role,
-            &format!("read the records of {facility}"),
-        )),
+        role => Err(Error::not_permitted_at(role, "read the records", facility)),
     }
 }
 

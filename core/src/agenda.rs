@@ -2,9 +2,9 @@
 //!
 //! An agenda is rules, not rows: weekly blocks, a validity period, closures
 //! and network holidays. Slots are computed from them on demand
-//! (see [`crate::slot`]) so a 120-day horizon costs no memory.
+//! (see the `slot` module) so a 120-day horizon costs no memory.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
@@ -115,48 +115,67 @@ impl AgendaConfig {
     /// Rejects configurations that cannot produce sensible slots.
     pub fn validate(&self, default_slot: u16) -> Result<()> {
         if self.id.trim().is_empty() {
-            return Err(Error::invalid("id", "must not be empty"));
+            return Err(Error::invalid("id", Rule::Required));
         }
         if self.capacity == 0 {
-            return Err(Error::invalid("capacity", "must be at least 1"));
+            return Err(Error::invalid(
+                "capacity",
+                Rule::OutOfRange { min: 1, max: 1000 },
+            ));
         }
         if self.capacity > 1000 || self.overbooking > 1000 {
-            return Err(Error::invalid("capacity", "at most 1000 places per slot"));
+            let field = if self.capacity > 1000 {
+                "capacity"
+            } else {
+                "overbooking"
+            };
+            return Err(Error::invalid(
+                field,
+                Rule::OutOfRange { min: 0, max: 1000 },
+            ));
         }
         let len = self.slot_minutes.unwrap_or(default_slot);
         if !(5..=480).contains(&len) {
             return Err(Error::invalid(
                 "slot_minutes",
-                "must be between 5 and 480 minutes",
+                Rule::OutOfRange { min: 5, max: 480 },
             ));
         }
         if self.referral_share_percent > 100 {
-            return Err(Error::invalid("referral_share_percent", "at most 100"));
+            return Err(Error::invalid(
+                "referral_share_percent",
+                Rule::OutOfRange { min: 0, max: 100 },
+            ));
         }
         if self.horizon_days == 0 || self.horizon_days > 730 {
-            return Err(Error::invalid("horizon_days", "between 1 and 730 days"));
+            return Err(Error::invalid(
+                "horizon_days",
+                Rule::OutOfRange { min: 1, max: 730 },
+            ));
         }
         if let Some(to) = self.valid_to
             && to < self.valid_from
         {
-            return Err(Error::invalid("valid_to", "before valid_from"));
+            return Err(Error::invalid(
+                "valid_to",
+                Rule::Before {
+                    other: "valid_from",
+                },
+            ));
         }
         if self.rules.len() > 64 {
-            return Err(Error::invalid("rules", "at most 64 weekly blocks"));
+            return Err(Error::invalid("rules", Rule::TooMany { max: 64 }));
         }
         for (i, r) in self.rules.iter().enumerate() {
             if r.end <= r.start {
                 return Err(Error::invalid(
-                    &format!("rules[{i}]"),
-                    "end must be after start",
+                    &format!("rules[{i}].end"),
+                    Rule::NotAfter { other: "start" },
                 ));
             }
             for other in &self.rules[i + 1..] {
                 if other.day == r.day && other.start < r.end && r.start < other.end {
-                    return Err(Error::invalid(
-                        &format!("rules[{i}]"),
-                        "overlaps another block on the same day",
-                    ));
+                    return Err(Error::invalid(&format!("rules[{i}]"), Rule::Overlaps));
                 }
             }
         }

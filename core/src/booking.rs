@@ -5,7 +5,7 @@ use crate::access::{agenda_of, beneficiary_of, staff_at, staff_or_admin};
 use crate::actor::{Actor, Role};
 use crate::agenda::{Agenda, AgendaConfig};
 use crate::appointment::{AppointmentAction, AppointmentStatus};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::event::Event;
 use crate::priority::Priority;
 use crate::slot::{
@@ -159,10 +159,7 @@ pub(crate) fn book(
             && wanted.is_some_and(|f| f.service == a.config.service)
             && r.follow_up_appointment.is_none();
         if !fits {
-            return Err(Error::invalid(
-                "follow_up_of",
-                "the referral asks for no such follow-up at this facility, or it is booked",
-            ));
+            return Err(Error::invalid("follow_up_of", Rule::NoSuchFollowUp));
         }
     }
     let (date, overbooked) = check_place(state, a, b, start, now, Use::Ordinary, overbook, None)?;
@@ -315,13 +312,10 @@ pub(crate) fn reschedule(
     if a.config.facility != old_agenda.config.facility
         || a.config.service != old_agenda.config.service
     {
-        return Err(Error::invalid(
-            "agenda",
-            "must be an agenda of the same facility and service",
-        ));
+        return Err(Error::invalid("agenda", Rule::WrongAgenda));
     }
     if new_idx == old.agenda && minute_of(start) == old.start {
-        return Err(Error::invalid("start", "is the appointment's current slot"));
+        return Err(Error::invalid("start", Rule::SameSlot));
     }
     let usage = if old.referral != 0 {
         Use::Referral
@@ -498,7 +492,7 @@ pub(crate) fn leave_waitlist(
         .ok_or(Error::UnknownWaitlistEntry(entry))?;
     text_opt("reason", reason, 500)?;
     if !matches!(w.status, WaitlistStatus::Waiting | WaitlistStatus::Offered) {
-        return Err(Error::invalid("entry", "is no longer waiting"));
+        return Err(Error::invalid("entry", Rule::NotWaiting));
     }
     Ok(vec![Event::WaitlistLeft {
         entry,

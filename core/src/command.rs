@@ -200,6 +200,53 @@ pub enum Command {
 }
 
 impl Command {
+    /// Refuses a date or instant whose year is outside [`crate::error::YEARS`],
+    /// naming its field, before any other rule looks at the command: every
+    /// face (HTTP, browser, component, native) refuses the same input.
+    pub(crate) fn check_years(&self) -> crate::error::Result<()> {
+        use crate::validate::{date, date_opt, instant};
+        use Command::*;
+        match self {
+            AddClosure { closure, .. } => date("closure.date", closure.date),
+            DeclareHoliday { date: d, .. } => date("date", *d),
+            DefineAgenda { agenda } => {
+                date("agenda.valid_from", agenda.valid_from)?;
+                date_opt("agenda.valid_to", agenda.valid_to)
+            }
+            DefineAgreement { agreement } => {
+                date("agreement.valid_from", agreement.valid_from)?;
+                date_opt("agreement.valid_to", agreement.valid_to)
+            }
+            RegisterBeneficiary { beneficiary } => {
+                date("beneficiary.birth_date", beneficiary.birth_date)?;
+                coverage_years("beneficiary.coverage", &beneficiary.coverage)
+            }
+            SetCoverage { coverage, .. } => coverage_years("coverage", coverage),
+            BookAppointment { start, .. }
+            | RescheduleAppointment { start, .. }
+            | ScheduleReferral { start, .. } => instant("start", *start),
+            ConfigureNetwork { .. }
+            | DefineService { .. }
+            | RegisterFacility { .. }
+            | CancelAppointment { .. }
+            | MarkArrived { .. }
+            | MarkFulfilled { .. }
+            | MarkNoShow { .. }
+            | JoinWaitlist { .. }
+            | LeaveWaitlist { .. }
+            | CreateReferral { .. }
+            | ReceiveReferral { .. }
+            | AcceptReferral { .. }
+            | RejectReferral { .. }
+            | RedirectReferral { .. }
+            | EscalateReferral { .. }
+            | SendCounterReferral { .. }
+            | AcknowledgeCounterReferral { .. }
+            | CancelReferral { .. }
+            | CloseReferral { .. } => Ok(()),
+        }
+    }
+
     /// The command's type name, as in its JSON `type` tag.
     pub fn name(&self) -> &'static str {
         use Command::*;
@@ -234,6 +281,15 @@ impl Command {
             CloseReferral { .. } => "close_referral",
         }
     }
+}
+
+fn coverage_years(field: &str, coverage: &[Coverage]) -> crate::error::Result<()> {
+    use crate::validate::{date, date_opt};
+    for (i, c) in coverage.iter().enumerate() {
+        date(&format!("{field}[{i}].valid_from"), c.valid_from)?;
+        date_opt(&format!("{field}[{i}].valid_to"), c.valid_to)?;
+    }
+    Ok(())
 }
 
 /// A command as it enters the engine: who, when, and an optional

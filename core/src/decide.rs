@@ -5,7 +5,7 @@ use crate::access::{admin, configure_at, same_agency, staff_or_admin};
 use crate::actor::Actor;
 use crate::agenda::AgendaConfig;
 use crate::command::Command;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::event::Event;
 use crate::state::State;
 use crate::validate::{code, text, text_opt};
@@ -20,6 +20,7 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>> {
     use Command::*;
+    cmd.check_years()?;
     same_agency(state, actor)?;
     match cmd {
         ConfigureNetwork { name, targets } => {
@@ -27,10 +28,24 @@ pub fn decide(
             text("name", name, 200)?;
             for (i, t) in targets.iter().enumerate() {
                 if targets[..i].iter().any(|o| o.priority == t.priority) {
-                    return Err(Error::invalid("targets", "one target per priority"));
+                    return Err(Error::invalid(
+                        &format!("targets[{i}].priority"),
+                        Rule::Repeated,
+                    ));
                 }
-                if t.accept_minutes == 0 || t.appointment_minutes == 0 {
-                    return Err(Error::invalid("targets", "target times must be positive"));
+                for (name, v) in [
+                    ("accept_minutes", t.accept_minutes),
+                    ("appointment_minutes", t.appointment_minutes),
+                ] {
+                    if v == 0 {
+                        return Err(Error::invalid(
+                            &format!("targets[{i}].{name}"),
+                            Rule::OutOfRange {
+                                min: 1,
+                                max: u32::MAX,
+                            },
+                        ));
+                    }
                 }
             }
             Ok(vec![Event::NetworkConfigured {
@@ -43,7 +58,10 @@ pub fn decide(
             code("service.code", &service.code)?;
             text("service.name", &service.name, 200)?;
             if !(5..=480).contains(&service.slot_minutes) {
-                return Err(Error::invalid("service.slot_minutes", "between 5 and 480"));
+                return Err(Error::invalid(
+                    "service.slot_minutes",
+                    Rule::OutOfRange { min: 5, max: 480 },
+                ));
             }
             Ok(vec![Event::ServiceDefined {
                 service: service.clone(),
@@ -82,7 +100,10 @@ pub fn decide(
             if let (Some(f), Some(t)) = (closure.from, closure.to)
                 && t <= f
             {
-                return Err(Error::invalid("closure.to", "must be after from"));
+                return Err(Error::invalid(
+                    "closure.to",
+                    Rule::NotAfter { other: "from" },
+                ));
             }
             text_opt("closure.reason", &closure.reason, 500)?;
             Ok(vec![Event::ClosureAdded {
@@ -104,7 +125,12 @@ pub fn decide(
             code("agreement.referring_agency", &agreement.referring_agency)?;
             code("agreement.receiving_agency", &agreement.receiving_agency)?;
             if agreement.valid_to.is_some_and(|t| t < agreement.valid_from) {
-                return Err(Error::invalid("agreement.valid_to", "before valid_from"));
+                return Err(Error::invalid(
+                    "agreement.valid_to",
+                    Rule::Before {
+                        other: "valid_from",
+                    },
+                ));
             }
             for s in &agreement.services {
                 if !state.services.contains_key(s) {
@@ -120,7 +146,7 @@ pub fn decide(
             code("beneficiary.id", &beneficiary.id)?;
             text("beneficiary.name", &beneficiary.name, 200)?;
             if beneficiary.birth_date > now.date_naive() {
-                return Err(Error::invalid("beneficiary.birth_date", "is in the future"));
+                return Err(Error::invalid("beneficiary.birth_date", Rule::InFuture));
             }
             if let Some(c) = &beneficiary.contact {
                 text_opt("beneficiary.contact", c, 200)?;
@@ -239,10 +265,7 @@ fn define_agenda(
         && (existing.config.facility != agenda.facility
             || existing.config.service != agenda.service)
     {
-        return Err(Error::invalid(
-            "agenda",
-            "an existing agenda keeps its facility and service",
-        ));
+        return Err(Error::invalid("agenda", Rule::AgendaMoves));
     }
     let mut events = vec![Event::AgendaDefined {
         agenda: agenda.clone(),
@@ -258,7 +281,7 @@ fn define_agenda(
 
 fn check_coverage(coverage: &[crate::beneficiary::Coverage]) -> Result<()> {
     if coverage.len() > 32 {
-        return Err(Error::invalid("coverage", "at most 32 entries"));
+        return Err(Error::invalid("coverage", Rule::TooMany { max: 32 }));
     }
     for (i, c) in coverage.iter().enumerate() {
         code(&format!("coverage[{i}].programme"), &c.programme)?;
@@ -266,7 +289,9 @@ fn check_coverage(coverage: &[crate::beneficiary::Coverage]) -> Result<()> {
         if c.valid_to.is_some_and(|t| t < c.valid_from) {
             return Err(Error::invalid(
                 &format!("coverage[{i}].valid_to"),
-                "before valid_from",
+                Rule::Before {
+                    other: "valid_from",
+                },
             ));
         }
     }

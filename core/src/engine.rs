@@ -3,7 +3,7 @@
 use crate::actor::Actor;
 use crate::command::Request;
 use crate::decide::decide;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::event::Event;
 use crate::journal::{
     ChainBreak, Entry, Held, Verification, key_hash, stable_hash, verify, verify_from,
@@ -101,7 +101,7 @@ impl Engine {
         let mut state = crate::snapshot::state(snapshot)?;
         let (base, base_head) = (state.seq, state.head.clone());
         if let Some(b) = verify_from(&tail, base, &base_head).broken {
-            return Err(Error::invalid(
+            return Err(Error::malformed(
                 "journal",
                 format!(
                     "the entries after the snapshot (seq {base}) do not continue its chain: {} at seq {}",
@@ -163,7 +163,10 @@ impl Engine {
                 if key.is_empty() || key.len() > MAX_KEY_LEN {
                     return Err(Error::invalid(
                         "key",
-                        format!("must have 1 to {MAX_KEY_LEN} characters"),
+                        Rule::Length {
+                            min: 1,
+                            max: MAX_KEY_LEN as u32,
+                        },
                     ));
                 }
                 let digest = stable_hash(&(&req.actor, &req.command));
@@ -213,11 +216,13 @@ impl Engine {
         query(&self.state, self.held(), actor, q, now)
     }
 
-    /// Answers an `audit_trail` query over `entries` (consecutive journal
-    /// entries the face read from its own journal) instead of the entries
-    /// held, with the rules and the current state of [`Engine::query`]: how
-    /// a face pages an auditor through history the engine let go. Any other
-    /// query is refused with `invalid_input` (field `query`).
+    /// Answers a query over `entries` (consecutive journal entries the face
+    /// read from its own journal) instead of the entries held, with the
+    /// rules and the current state of [`Engine::query`]: how a face pages an
+    /// auditor through history the engine let go. `verify_audit`, which
+    /// needs the chain from its start, is refused with `invalid_input`
+    /// (field `query`, rule `not_applicable`); queries that read no journal
+    /// answer from the state as [`Engine::query`] does.
     pub fn query_over(
         &self,
         actor: &Actor,
@@ -225,11 +230,8 @@ impl Engine {
         now: DateTime<Utc>,
         entries: &[Entry],
     ) -> Result<Answer> {
-        if !matches!(q, Query::AuditTrail { .. }) {
-            return Err(Error::invalid(
-                "query",
-                "only audit_trail reads journal entries a face supplies",
-            ));
+        if matches!(q, Query::VerifyAudit) {
+            return Err(Error::invalid("query", Rule::NotApplicable));
         }
         // Only verify_audit reads where the entries start, and it is
         // refused above.

@@ -43,7 +43,7 @@ pub use actor::{Actor, Role};
 pub use command::{Command, Request};
 pub use decide::decide;
 pub use engine::{Engine, Outcome};
-pub use error::{Error, ErrorBody, ErrorKind};
+pub use error::{Error, ErrorBody, ErrorKind, Rule};
 pub use event::Event;
 pub use journal::{Entry, Verification, Verifier, verify};
 pub use query::{Answer, Query};

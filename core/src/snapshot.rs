@@ -46,7 +46,7 @@ pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
 /// Decodes what [`encode`] wrote; refuses another format or damaged bytes
 /// with `invalid_input` (field `snapshot`).
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    let bad = |why: String| Error::invalid("snapshot", why);
+    let bad = |why: String| Error::malformed("snapshot", why);
     let (header, rest): (Header, _) =
         postcard::take_from_bytes(bytes).map_err(|e| bad(format!("unreadable header: {e}")))?;
     if header.magic != MAGIC {

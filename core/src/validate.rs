@@ -2,18 +2,16 @@
 //! clinical codes. Each refusal names the field and the rule broken, so every
 //! face reports the same input the same way.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule, YEARS};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// An identifier: 1..=64 characters, no whitespace or control characters.
 pub(crate) fn code(field: &str, v: &str) -> Result<()> {
     if v.is_empty() || v.len() > 64 {
-        return Err(Error::invalid(field, "must have 1 to 64 characters"));
+        return Err(Error::invalid(field, Rule::Length { min: 1, max: 64 }));
     }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(
-            field,
-            "must not contain spaces or control characters",
-        ));
+        return Err(Error::invalid(field, Rule::Spaces));
     }
     Ok(())
 }
@@ -21,7 +19,7 @@ pub(crate) fn code(field: &str, v: &str) -> Result<()> {
 /// A required free text of at most `max` bytes.
 pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<()> {
     if v.trim().is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
+        return Err(Error::invalid(field, Rule::Required));
     }
     text_opt(field, v, max)
 }
@@ -29,10 +27,10 @@ pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<()> {
 /// An optional free text of at most `max` bytes.
 pub(crate) fn text_opt(field: &str, v: &str, max: usize) -> Result<()> {
     if v.len() > max {
-        return Err(Error::invalid(field, format!("at most {max} bytes")));
+        return Err(Error::invalid(field, Rule::TooLong { max: max as u32 }));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::invalid(field, "must not contain control characters"));
+        return Err(Error::invalid(field, Rule::ControlCharacters));
     }
     Ok(())
 }
@@ -53,9 +51,40 @@ pub(crate) fn icd10(field: &str, c: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            field,
-            format!("{c:?} is not an ICD-10 code (e.g. O14.1)"),
-        ))
+        Err(Error::invalid(field, Rule::NotIcd10))
+    }
+}
+
+/// A year within [`YEARS`].
+pub(crate) fn year(field: &str, year: i32) -> Result<()> {
+    let (min, max) = YEARS;
+    if (min..=max).contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, Rule::YearOutOfRange { min, max }))
+    }
+}
+
+/// A date within [`YEARS`].
+pub(crate) fn date(field: &str, d: NaiveDate) -> Result<()> {
+    year(field, d.year())
+}
+
+/// An optional date within [`YEARS`].
+pub(crate) fn date_opt(field: &str, d: Option<NaiveDate>) -> Result<()> {
+    d.map_or(Ok(()), |d| date(field, d))
+}
+
+/// An instant within [`YEARS`] (its UTC year).
+pub(crate) fn instant(field: &str, t: DateTime<Utc>) -> Result<()> {
+    year(field, t.year())
+}
+
+/// At most `max` entries in a list.
+pub(crate) fn at_most(field: &str, len: usize, max: u32) -> Result<()> {
+    if len > max as usize {
+        Err(Error::invalid(field, Rule::TooMany { max }))
+    } else {
+        Ok(())
     }
 }

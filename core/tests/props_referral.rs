@@ -17,7 +17,9 @@
 //! - a refused command changes nothing (state fingerprint and journal);
 //! - every completed referral has a counter-referral;
 //! - a third facility never sees a referral (queries and commands);
-//! - and at the end, replaying the journal gives the same state.
+//! - and at the end, replaying the journal gives the same state, and the
+//!   event feed's visibility rules agree with `Query::Referral` for every
+//!   actor (issue 14).
 
 use chrono::{DateTime, Duration, Utc};
 use enlace_core::facility::Tier;
@@ -788,6 +790,44 @@ impl Harness {
         }
     }
 
+    /// The event feed's rules (`Visibility`) agree with the queries': every
+    /// front-line actor of every facility sees a referral's events exactly
+    /// when `Query::Referral` shows them that referral; auditors see
+    /// everything.
+    fn check_visibility(&self) {
+        let journal = self.e.journal();
+        let vis = enlace_core::visibility::Visibility::from_entries(journal);
+        let mut actors: Vec<Actor> = FACILITIES
+            .iter()
+            .flat_map(|&(f, ..)| {
+                [Role::Clerk, Role::Clinician, Role::Coordinator].map(|r| staff(r, f))
+            })
+            .collect();
+        actors.push(Actor::new("auditor", "imss", None, Role::Auditor));
+        let mut checked = 0;
+        for actor in &actors {
+            let mut shown = std::collections::BTreeMap::new();
+            for entry in journal {
+                for ev in &entry.events {
+                    let Some(id) = ev.referral() else { continue };
+                    let query_sees = *shown.entry(id).or_insert_with(|| {
+                        self.e
+                            .query(actor, &Query::Referral { referral: id }, self.now)
+                            .is_ok()
+                    });
+                    assert_eq!(
+                        vis.may_see(actor, ev),
+                        query_sees,
+                        "{}: the feed and Query::Referral disagree on {ev:?}",
+                        actor.user
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0);
+    }
+
     fn check_replay(&self) {
         let replay = Engine::from_entries(self.e.journal().to_vec()).expect("the journal verifies");
         assert_eq!(replay.state().fingerprint(), self.e.state().fingerprint());
@@ -840,6 +880,7 @@ proptest! {
             h.step(a);
         }
         h.check_replay();
+        h.check_visibility();
     }
 }
 
@@ -869,6 +910,7 @@ fn the_workflows_reach_every_status() {
             }
         }
         h.check_replay();
+        h.check_visibility();
         accepted += h.accepted;
         refused += h.refused;
         for (k, v) in h.outcomes {

@@ -1660,10 +1660,22 @@ fn target_times_have_defaults_and_network_overrides() {
         accept_minutes: a,
         appointment_minutes: b,
     };
-    for targets in [
-        vec![t(Priority::Urgent, 60, 60), t(Priority::Urgent, 30, 30)],
-        vec![t(Priority::Routine, 0, 60)],
-        vec![t(Priority::Routine, 60, 0)],
+    for (targets, field, rule) in [
+        (
+            vec![t(Priority::Urgent, 60, 60), t(Priority::Urgent, 30, 30)],
+            "targets[1].priority",
+            "repeated",
+        ),
+        (
+            vec![t(Priority::Routine, 0, 60)],
+            "targets[0].accept_minutes",
+            "out_of_range",
+        ),
+        (
+            vec![t(Priority::Routine, 60, 0)],
+            "targets[0].appointment_minutes",
+            "out_of_range",
+        ),
     ] {
         let err = refuse(
             &mut e,
@@ -1673,7 +1685,8 @@ fn target_times_have_defaults_and_network_overrides() {
                 targets,
             },
         );
-        assert_eq!(err.details()["field"], "targets");
+        assert_eq!(err.details()["field"], field);
+        assert_eq!(err.details()["rule"], rule);
     }
     let err = refuse(
         &mut e,

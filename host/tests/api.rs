@@ -544,21 +544,21 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             "/v1/appointments",
             r#"{"agenda":"F0001-A01","start":"0001-01-05T15:00:00Z","beneficiary":"MX-10000001"}"#,
             400,
-            "absurd_date",
+            "invalid_input",
         ),
         bad(
             "POST",
             "/v1/appointments",
             r#"{"agenda":"F0001-A01","start":"9999-12-31T23:59:59Z","beneficiary":"MX-10000001"}"#,
             400,
-            "absurd_date",
+            "invalid_input",
         ),
         bad(
             "POST",
             "/v1/appointments",
             r#"{"agenda":"F0001-A01","start":"+12026-01-05T15:00:00Z","beneficiary":"MX-10000001"}"#,
             400,
-            "absurd_date",
+            "invalid_input",
         ),
         bad(
             "POST",
@@ -650,7 +650,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             "/v1/beneficiaries",
             r#"{"id":"X1","name":"A","birth_date":"1850-01-01","sex":"female"}"#,
             400,
-            "absurd_date",
+            "invalid_input",
         ),
         bad(
             "POST",
@@ -713,7 +713,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             "/v1/slots?service=prenatal&from=0000-01-01T00:00:00Z&to=2027-01-02T00:00:00Z&limit=5",
             "",
             400,
-            "absurd_date",
+            "invalid_input",
         ),
         bad(
             "GET",
@@ -1046,12 +1046,6 @@ async fn a_batch_answers_each_command_and_bad_input_changes_nothing() {
             json!({"commands": [good, {"method": "POST", "path": "/v1/appointments", "body": {"agenda": "F0001-A01"}}]}),
             "invalid_body",
             Some("1"),
-        ),
-        (
-            json!({"commands": [good, good, {"method": "POST", "path": "/v1/appointments",
-                   "body": {"agenda": "F0001-A01", "start": "1800-01-01T00:00:00Z", "beneficiary": "MX-10000001"}}]}),
-            "absurd_date",
-            Some("2"),
         ),
     ];
     for (body, code, index) in bad {

@@ -487,6 +487,19 @@ test("every error code of the engine has a phrase, every name of its lists a lab
   const { knownError, knownLabel } = await import(join(ROOT, "web-demo", "i18n.js"));
   const missing = enums.ERROR_CODES.filter((c) => !knownError(c));
   assert.deepEqual(missing, [], "codes without a phrase in web-demo/i18n.js");
+  // An invalid_input is translated by its rule's code, never by reading
+  // core's English phrase (which the page once matched with regexes).
+  assert.ok(enums.INPUT_RULES.length >= 20, `${enums.INPUT_RULES.length} rules in web-demo/generated/enums.js`);
+  const { knownRule, errorText, language } = await import(join(ROOT, "web-demo", "i18n.js"));
+  assert.deepEqual(enums.INPUT_RULES.filter((r) => !knownRule(r)), [], "input rules without a phrase in web-demo/i18n.js");
+  const { readFileSync } = await import("node:fs");
+  const i18n = readFileSync(join(ROOT, "web-demo", "i18n.js"), "utf8");
+  assert.doesNotMatch(i18n, /\.exec\((?:details\.)?reason\)/, "web-demo/i18n.js reads core's English reason");
+  // The module starts in Spanish (setLanguage needs a document).
+  assert.equal(language(), "es");
+  const text = errorText({ code: "invalid_input", message: "x", details: { field: "start", rule: "year_out_of_range", min: "1900", max: "2200", reason: "ignored" } });
+  assert.match(text, /1900 y 2200/);
+  assert.doesNotMatch(text, /ignored/);
   const labels = [
     ...enums.REFERRAL_STATUSES.map((x) => `st_${x}`),
     ...enums.APPOINTMENT_STATUSES.map((x) => `st_${x}`),
@@ -506,7 +519,7 @@ test("the page re-decides no engine rule: no route table, no copied lists, no st
   const { ROOT } = await import("./lib.mjs");
   const { drift } = await import("./drift.mjs");
   const enums = await import(join(ROOT, "web-demo", "generated", "enums.js"));
-  const names = new Set(Object.entries(enums).filter(([k]) => k !== "ERROR_CODES").flatMap(([, v]) => v));
+  const names = new Set(Object.entries(enums).filter(([k]) => k !== "ERROR_CODES" && k !== "INPUT_RULES").flatMap(([, v]) => v));
   // The checks catch what they are for (each of these was once in the page).
   const planted = [
     'const COMMANDS = { accept_referral: ["POST", "/v1/referrals/{referral}/accept"] };',

@@ -186,6 +186,8 @@ const JSON_FORM = {
   },
   // Fields whose serde default is not the type's zero value.
   defaults: { 'worklist-query': { limit: 100 }, 'audit-trail-query': { limit: 100 } },
+  // Record fields serde writes inline in their parent (`#[serde(flatten)]`).
+  flattened: { 'referral-view': ['referral'] },
 };
 
 const camel = (kebab) => kebab.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -294,6 +296,10 @@ function fromWit(t, v) {
       for (const f of r.fields) {
         const x = v[camel(f.name)];
         if (f.name in skipped && (x === skipped[f.name] || (x === null && skipped[f.name] === undefined))) {
+          continue;
+        }
+        if (JSON_FORM.flattened[r.name]?.includes(f.name)) {
+          Object.assign(out, fromWit(f.type, x));
           continue;
         }
         out[snake(f.name)] =

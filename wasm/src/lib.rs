@@ -17,6 +17,9 @@ mod browser;
 #[cfg(any(feature = "browser", feature = "typescript"))]
 pub mod js;
 
+#[cfg(any(all(feature = "browser", target_arch = "wasm32"), test))]
+mod json_path;
+
 #[cfg(feature = "typescript")]
 pub mod typescript;
 

@@ -656,6 +656,44 @@ export type FollowUpRequest = {
 export type FreeSlot = { agenda: string, facility: string, start: string, end: string, free: number };
 
 /**
+ * Every rule an `invalid_input` error names in `details.rule`
+ * (`Rule::CODES`); its parameters (`min`, `max`, `other`, …) are
+ * beside it in `details`.
+ */
+export type InputRule =
+  | "required"
+  | "too_long"
+  | "too_short"
+  | "length"
+  | "spaces"
+  | "control_characters"
+  | "too_many"
+  | "too_few"
+  | "out_of_range"
+  | "period_days"
+  | "year_out_of_range"
+  | "not_icd10"
+  | "not_media_type"
+  | "not_a_number"
+  | "in_future"
+  | "not_after"
+  | "before"
+  | "repeated"
+  | "overlaps"
+  | "same_slot"
+  | "wrong_agenda"
+  | "agenda_moves"
+  | "no_such_follow_up"
+  | "not_waiting"
+  | "is_origin"
+  | "not_another_facility"
+  | "tier_not_higher"
+  | "not_applicable"
+  | "unsupported_parameter"
+  | "unsupported_resource_type"
+  | "malformed";
+
+/**
  * A facility left out, with the reason.
  */
 export type NotSuggested = { facility: string, name: string, reason: Exclusion };

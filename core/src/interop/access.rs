@@ -22,7 +22,7 @@ use super::{CalendarOf, FhirParam};
 use super::{InteropError, SearchContext, capability_statement, ical};
 use crate::access::{facility_reader, people_reader, sees};
 use crate::actor::Actor;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::state::State;
 use chrono::{DateTime, Utc};
 
@@ -43,10 +43,7 @@ pub(crate) fn fhir(
     };
     let value = if resource_type == "metadata" {
         if id.is_some() || !params.is_empty() {
-            return Err(Error::invalid(
-                "resource_type",
-                "metadata takes no id or parameters",
-            ));
+            return Err(Error::invalid("resource_type", Rule::NotApplicable));
         }
         capability_statement(&ctx)
     } else {
@@ -62,10 +59,7 @@ pub(crate) fn fhir(
         match id {
             Some(id) => {
                 if !params.is_empty() {
-                    return Err(Error::invalid(
-                        "params",
-                        "a read takes no search parameters",
-                    ));
+                    return Err(Error::invalid("params", Rule::NotApplicable));
                 }
                 read_where(state, resource_type, id, &ctx, &admits)
             }
@@ -95,15 +89,12 @@ pub(crate) fn calendar(
 ) -> Result<String> {
     let window = || match (from, to) {
         (Some(f), Some(t)) => Ok((f, t)),
-        (None, _) => Err(Error::invalid("from", "a feed needs from and to")),
-        (_, None) => Err(Error::invalid("to", "a feed needs from and to")),
+        (None, _) => Err(Error::invalid("from", Rule::Required)),
+        (_, None) => Err(Error::invalid("to", Rule::Required)),
     };
     let no_window = || match (from, to) {
         (None, None) => Ok(()),
-        _ => Err(Error::invalid(
-            "from",
-            "only agenda and facility feeds take a window",
-        )),
+        _ => Err(Error::invalid("from", Rule::NotApplicable)),
     };
     let text = match of {
         CalendarOf::Appointment => {
@@ -113,7 +104,7 @@ pub(crate) fn calendar(
                 .parse()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| Error::invalid("id", "an appointment number"))?;
+                .ok_or_else(|| Error::invalid("id", Rule::NotANumber))?;
             ical::appointment_calendar(state, n, now)
         }
         CalendarOf::Beneficiary => {
@@ -150,21 +141,13 @@ fn unsupported(resource_type: &str) -> InteropError {
 /// The engine's error for what an export, search or read could not do.
 fn from_interop(e: InteropError) -> Error {
     match e {
-        InteropError::InvalidParameter { name, message } => Error::InvalidInput {
-            field: name,
-            reason: message,
-        },
-        InteropError::UnsupportedParameter {
-            resource_type,
-            name,
-        } => Error::InvalidInput {
-            reason: format!("not a search parameter of {resource_type} on this server"),
-            field: name,
-        },
-        InteropError::UnsupportedResourceType { resource_type } => Error::InvalidInput {
-            field: "resource_type".into(),
-            reason: format!("{resource_type} is not served"),
-        },
+        InteropError::InvalidParameter { name, message } => Error::malformed(&name, message),
+        InteropError::UnsupportedParameter { name, .. } => {
+            Error::invalid(&name, Rule::UnsupportedParameter)
+        }
+        InteropError::UnsupportedResourceType { .. } => {
+            Error::invalid("resource_type", Rule::UnsupportedResourceType)
+        }
         InteropError::NotFound { resource_type, id } => Error::UnknownResource {
             kind: resource_type,
             id,

@@ -8,7 +8,7 @@ use crate::access::{agenda_of, beneficiary_of};
 use crate::actor::{Actor, Role};
 use crate::booking::check_place;
 use crate::command::Command;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::event::Event;
 use crate::facility::Tier;
 use crate::referral::Destination;
@@ -108,11 +108,10 @@ pub(crate) fn decide(
                     if f.tier <= current {
                         return Err(Error::invalid(
                             "to",
-                            format!(
-                                "tier {} is not higher than tier {}",
-                                f.tier.number(),
-                                current.number()
-                            ),
+                            Rule::TierNotHigher {
+                                tier: f.tier.number(),
+                                current: current.number(),
+                            },
                         ));
                     }
                     to.clone()
@@ -136,10 +135,7 @@ pub(crate) fn decide(
             let r = authorize(state, actor, *referral, ReferralAction::Schedule)?;
             let (_, a) = agenda_of(state, agenda)?;
             if a.config.facility != r.destination || a.config.service != r.service {
-                return Err(Error::invalid(
-                    "agenda",
-                    "must be an agenda of the destination for the referral's service",
-                ));
+                return Err(Error::invalid("agenda", Rule::WrongAgenda));
             }
             let b = beneficiary_of(state, &r.beneficiary)?;
             let (date, _) = check_place(state, a, b, *start, now, Use::Referral, false, None)?;
@@ -174,16 +170,16 @@ pub(crate) fn decide(
             let r = authorize(state, actor, *referral, ReferralAction::SendCounterReferral)?;
             let s = &counter_referral.summary;
             if s.diagnoses.is_empty() {
-                return Err(Error::invalid(
-                    "summary.diagnoses",
-                    "at least one ICD-10 code",
-                ));
+                return Err(Error::invalid("summary.diagnoses", Rule::TooFew { min: 1 }));
             }
             for (i, d) in s.diagnoses.iter().enumerate() {
                 icd10(&format!("summary.diagnoses[{i}]"), d)?;
             }
             if s.procedures.len() > 50 {
-                return Err(Error::invalid("summary.procedures", "at most 50"));
+                return Err(Error::invalid(
+                    "summary.procedures",
+                    Rule::TooMany { max: 50 },
+                ));
             }
             for (i, p) in s.procedures.iter().enumerate() {
                 text(&format!("summary.procedures[{i}]"), p, 200)?;
@@ -199,7 +195,10 @@ pub(crate) fn decide(
                     });
                 }
                 if f.within_days == 0 || f.within_days > 365 {
-                    return Err(Error::invalid("follow_up.within_days", "between 1 and 365"));
+                    return Err(Error::invalid(
+                        "follow_up.within_days",
+                        Rule::OutOfRange { min: 1, max: 365 },
+                    ));
                 }
                 text_opt("follow_up.note", &f.note, 1000)?;
             }
@@ -249,7 +248,7 @@ pub(crate) fn decide(
                 reason: reason.clone(),
             }])
         }
-        _ => Err(Error::invalid("type", "not a referral command")),
+        _ => Err(Error::invalid("type", Rule::NotApplicable)),
     }
 }
 
@@ -280,18 +279,16 @@ fn create(
     if !state.services.contains_key(service) {
         return Err(Error::UnknownService(service.to_owned()));
     }
-    if reason.icd10.is_empty() || reason.icd10.len() > 20 {
-        return Err(Error::invalid(
-            "reason.icd10",
-            "between 1 and 20 ICD-10 codes",
-        ));
+    if reason.icd10.is_empty() {
+        return Err(Error::invalid("reason.icd10", Rule::TooFew { min: 1 }));
     }
+    crate::validate::at_most("reason.icd10", reason.icd10.len(), 20)?;
     for (i, c) in reason.icd10.iter().enumerate() {
         icd10(&format!("reason.icd10[{i}]"), c)?;
     }
     text("reason.text", &reason.text, 4000)?;
     if attachments.len() > 20 {
-        return Err(Error::invalid("attachments", "at most 20"));
+        return Err(Error::invalid("attachments", Rule::TooMany { max: 20 }));
     }
     for (i, a) in attachments.iter().enumerate() {
         code(&format!("attachments[{i}].id"), &a.id)?;
@@ -299,7 +296,7 @@ fn create(
         if mt.len() > 100 || mt.split('/').count() != 2 || mt.split('/').any(str::is_empty) {
             return Err(Error::invalid(
                 &format!("attachments[{i}].media_type"),
-                "must look like type/subtype",
+                Rule::NotMediaType,
             ));
         }
         text(&format!("attachments[{i}].title"), &a.title, 200)?;
@@ -309,7 +306,7 @@ fn create(
         Destination::Facility(id) => {
             let f = facility(state, id)?;
             if f.id == origin.id {
-                return Err(Error::invalid("destination", "is the origin itself"));
+                return Err(Error::invalid("destination", Rule::IsOrigin));
             }
             if !f.offers(service) {
                 return Err(Error::ServiceNotOffered {
@@ -361,10 +358,7 @@ fn new_destination(
 ) -> Result<Option<String>> {
     let f = facility(state, to)?;
     if f.id == r.destination || f.id == r.origin {
-        return Err(Error::invalid(
-            "to",
-            "must be a facility other than the origin and the current destination",
-        ));
+        return Err(Error::invalid("to", Rule::NotAnotherFacility));
     }
     if !f.offers(&r.service) {
         return Err(Error::ServiceNotOffered {

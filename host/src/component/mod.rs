@@ -501,8 +501,8 @@ impl ComponentEngine {
         self.call(|api, store, h| api.call_base(store, h))
     }
 
-    /// Answers an `audit_trail` query over `entries` read from the journal.
-    /// Any other query is refused by the engine, as natively.
+    /// Answers `query` over `entries` read from the journal; the engine
+    /// decides which queries it answers that way, as natively.
     pub fn query_over(
         &mut self,
         actor: Actor,
@@ -510,35 +510,10 @@ impl ComponentEngine {
         now: DateTime<Utc>,
         entries: &[Entry],
     ) -> Refusable<Answer> {
-        let Query::AuditTrail {
-            facility,
-            referral,
-            after,
-            limit,
-        } = query
-        else {
-            // Core's refusal for this case, so that both backends agree.
-            return Ok(Err(enlace_core::Error::InvalidInput {
-                field: "query".into(),
-                reason: "only audit_trail reads journal entries a face supplies".into(),
-            }
-            .to_body()));
-        };
-        let (actor, now) = (actor.into_wit(), now.into_wit());
+        let (actor, query, now) = (actor.into_wit(), query.clone().into_wit(), now.into_wit());
         let entries: Vec<wit::Entry> = entries.iter().cloned().map(WitType::into_wit).collect();
-        let answer = self.call(|api, store, h| {
-            api.call_audit_trail_over(
-                store,
-                h,
-                &actor,
-                facility.as_deref(),
-                *referral,
-                *after,
-                *limit,
-                &now,
-                &entries,
-            )
-        })?;
+        let answer = self
+            .call(|api, store, h| api.call_query_over(store, h, &actor, &query, &now, &entries))?;
         match answer {
             Ok(a) => Ok(Ok(Answer::from_wit(a)?)),
             Err(e) => Ok(Err(lift_error(e))),

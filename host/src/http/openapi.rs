@@ -236,7 +236,7 @@ fn error_response(text: &str) -> Value {
 const COMMAND_ERRORS: &[(&str, &str)] = &[
     (
         "400",
-        "Bad input: malformed JSON, unknown field, wrong type, absurd date, or a rule of the input's shape the engine checks (`invalid_input`).",
+        "Bad input: malformed JSON, unknown field, wrong type, or a rule of the input's shape the engine checks (`invalid_input`: `details.rule` names it, `details.field` says where; a date outside the years 1900 to 2200 is one).",
     ),
     ("401", "Missing, unknown or revoked token."),
     ("403", "The engine does not permit this actor to do this."),
@@ -264,7 +264,7 @@ const COMMAND_ERRORS: &[(&str, &str)] = &[
 const QUERY_ERRORS: &[(&str, &str)] = &[
     (
         "400",
-        "Bad input: unknown or malformed parameter, absurd date, or a rule of the input's shape the engine checks (`invalid_input`).",
+        "Bad input: unknown or malformed parameter, or a rule of the input's shape the engine checks (`invalid_input`: `details.rule` names it, `details.field` says where; a date outside the years 1900 to 2200 is one).",
     ),
     ("401", "Missing, unknown or revoked token."),
     ("403", "The engine does not permit this actor to read this."),

@@ -99,10 +99,11 @@ pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result
             "{what}: expected a value, got undefined"
         )));
     };
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
+    serde_json::from_str(&text).map_err(|e| {
+        // Where in the text it did not fit, as the path of the field.
+        let path =
+            crate::json_path::at(&text, crate::json_path::offset(&text, e.line(), e.column()));
+        let at = if path.is_empty() {
             what.to_owned()
         } else if path.starts_with('[') {
             format!("{what}{path}")
@@ -110,11 +111,23 @@ pub(crate) fn from_js<T: DeserializeOwned>(what: &str, value: JsValue) -> Result
             format!("{what}.{path}")
         };
         // The position in the JSON text means nothing to the caller.
-        let reason = e.inner().to_string();
+        let reason = e.to_string();
         let reason = reason
             .rfind(" at line ")
             .map_or(&reason[..], |i| &reason[..i]);
-        type_error(&format!("{at}: {reason}"))
+        let error = type_error(&format!("{at}: {reason}"));
+        // The same facts as data, so that a page reads them instead of
+        // parsing the message: the argument, the path inside it, and the
+        // rule (`malformed`, as core names input that does not parse).
+        for (k, v) in [
+            ("argument", what),
+            ("field", path.as_str()),
+            ("rule", "malformed"),
+            ("reason", reason),
+        ] {
+            let _ = js_sys::Reflect::set(&error, &JsValue::from_str(k), &JsValue::from_str(v));
+        }
+        error
     })
 }
 

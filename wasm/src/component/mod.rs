@@ -114,30 +114,22 @@ impl GuestEngine for EngineResource {
         self.0.borrow().base()
     }
 
-    fn audit_trail_over(
+    fn query_over(
         &self,
         actor: wit::Actor,
-        facility: Option<String>,
-        referral: Option<u32>,
-        after: u64,
-        limit: u32,
+        query: wit::Query,
         now: wit::Instant,
         entries: Vec<wit::Entry>,
     ) -> Result<wit::Answer, wit::Error> {
         let read = || -> Result<_, Bad> {
             Ok((
                 lift::<Actor>(actor, "actor")?,
+                lift::<Query>(query, "query")?,
                 lift::<DateTime<Utc>>(now, "now")?,
                 lift::<Vec<Entry>>(entries, "entries")?,
             ))
         };
-        let (actor, now, entries) = read().map_err(|b| to_wit_error(b.into_error()))?;
-        let query = Query::AuditTrail {
-            facility,
-            referral,
-            after,
-            limit,
-        };
+        let (actor, query, now, entries) = read().map_err(|b| to_wit_error(b.into_error()))?;
         self.0
             .borrow()
             .query_over(&actor, &query, now, &entries)

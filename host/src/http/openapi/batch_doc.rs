@@ -145,7 +145,7 @@ pub(super) fn batch_operation(schemas: &Map<String, Value>) -> Value {
     for (status, text) in [
         (
             "400",
-            "A malformed batch or command (`malformed_json`, `invalid_body`, `unknown_field`, `empty_batch`, `batch_too_large`, `unknown_route`, `absurd_date`, …; `details.index` names the command): nothing was decided.",
+            "A malformed batch or command (`malformed_json`, `invalid_body`, `unknown_field`, `empty_batch`, `batch_too_large`, `unknown_route`, …; `details.index` names the command): nothing was decided.",
         ),
         ("401", "Missing, unknown or revoked token."),
         ("413", "The body is larger than the server accepts."),

@@ -10,7 +10,7 @@
 //!
 //! Two bounds are the host's own and are added here from its constants:
 //! dates and instants between [`EARLIEST_YEAR`] and [`LATEST_YEAR`]
-//! (`check_dates`), as exact regular expressions beside the formats.
+//! (core's `YEARS`, which the engine checks), as exact regular expressions beside the formats.
 
 use crate::http::{EARLIEST_YEAR, LATEST_YEAR};
 use enlace_core::{Actor, Answer, Command, ErrorBody, Event, Outcome, Query};
@@ -209,7 +209,7 @@ fn date_body() -> String {
     )
 }
 
-/// A date the API accepts (`check_dates`), anchored.
+/// A date the API accepts (core's `YEARS`), anchored.
 pub fn date_pattern() -> String {
     format!("^{}$", date_body())
 }

@@ -58,10 +58,7 @@ impl Bad {
 
     /// The error every face reports for unreadable input.
     pub fn into_error(self) -> enlace_core::Error {
-        enlace_core::Error::InvalidInput {
-            field: self.field,
-            reason: self.reason,
-        }
+        enlace_core::Error::malformed(&self.field, self.reason)
     }
 }
 

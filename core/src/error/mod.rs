@@ -7,12 +7,17 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod rule;
+pub use rule::{Rule, YEARS};
+
 /// Every way a command or query can be refused by the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     // --- input and references ---
-    #[error("invalid input: {field}: {reason}")]
-    InvalidInput { field: String, reason: String },
+    /// A value that breaks a rule of the input's shape, at `field` (a path
+    /// such as `agenda.rules[2].end`).
+    #[error("invalid input: {field}: {rule}")]
+    InvalidInput { field: String, rule: Rule },
     #[error("unknown facility {0}")]
     UnknownFacility(String),
     #[error("unknown service {0}")]
@@ -40,8 +45,14 @@ pub enum Error {
     ServiceNotOffered { facility: String, service: String },
 
     // --- authorization ---
-    #[error("{role} may not {action}")]
-    NotPermitted { role: String, action: String },
+    /// `action` is a fixed phrase (a page translates it as a key); `scope`
+    /// the facility it was asked at, when the rule depends on one.
+    #[error("{role} may not {action}{}", scope.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
+    NotPermitted {
+        role: String,
+        action: String,
+        scope: Option<String>,
+    },
 
     // --- scheduling rules ---
     #[error("{start} is not a slot of agenda {agenda}")]
@@ -201,9 +212,13 @@ impl Error {
             d.insert(k.to_owned(), v);
         };
         match self {
-            InvalidInput { field, reason } => {
+            InvalidInput { field, rule } => {
                 put("field", field.clone());
-                put("reason", reason.clone());
+                put("rule", rule.code().to_owned());
+                put("reason", rule.to_string());
+                for (k, v) in rule.params() {
+                    put(k, v);
+                }
             }
             UnknownFacility(id) => put("facility", id.clone()),
             UnknownService(id) => put("service", id.clone()),
@@ -226,9 +241,16 @@ impl Error {
                 put("facility", facility.clone());
                 put("service", service.clone());
             }
-            NotPermitted { role, action } => {
+            NotPermitted {
+                role,
+                action,
+                scope,
+            } => {
                 put("role", role.clone());
                 put("action", action.clone());
+                if let Some(s) = scope {
+                    put("scope", s.clone());
+                }
             }
             OutsideAvailability { agenda, start } | SlotFull { agenda, start } => {
                 put("agenda", agenda.clone());
@@ -298,17 +320,34 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+    /// `field` broke `rule`.
+    pub fn invalid(field: &str, rule: Rule) -> Self {
         Error::InvalidInput {
             field: field.to_owned(),
-            reason: reason.into(),
+            rule,
         }
+    }
+
+    /// Input that does not parse at `field`, for `why` (faces use it for
+    /// what serde refuses, so that every face reports it as core does).
+    pub fn malformed(field: &str, why: impl Into<String>) -> Self {
+        Self::invalid(field, Rule::Malformed { why: why.into() })
     }
 
     pub(crate) fn not_permitted(role: crate::actor::Role, action: &str) -> Self {
         Error::NotPermitted {
             role: role.as_str().to_owned(),
             action: action.to_owned(),
+            scope: None,
+        }
+    }
+
+    /// Not permitted to do `action` at `facility`.
+    pub(crate) fn not_permitted_at(role: crate::actor::Role, action: &str, facility: &str) -> Self {
+        Error::NotPermitted {
+            role: role.as_str().to_owned(),
+            action: action.to_owned(),
+            scope: Some(facility.to_owned()),
         }
     }
 }
@@ -394,7 +433,7 @@ mod tests {
         let all = [
             Error::InvalidInput {
                 field: s(),
-                reason: s(),
+                rule: Rule::Required,
             },
             Error::UnknownFacility(s()),
             Error::UnknownService(s()),
@@ -414,6 +453,7 @@ mod tests {
             Error::NotPermitted {
                 role: s(),
                 action: s(),
+                scope: None,
             },
             Error::OutsideAvailability {
                 agenda: s(),
