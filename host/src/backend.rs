@@ -63,9 +63,9 @@ pub trait EngineBackend: Send {
         now: DateTime<Utc>,
     ) -> Result<Result<Answer, Refusal>, Trap>;
 
-    /// Answers an `audit_trail` query over `entries` the caller read from
-    /// the durable journal (entries the instance let go), with the
-    /// engine's rules.
+    /// Answers a query over `entries` the caller read from the durable
+    /// journal (entries the instance let go), with the engine's rules; the
+    /// engine decides which queries it answers that way.
     fn query_over(
         &mut self,
         actor: &Actor,

@@ -8,7 +8,10 @@
 //!   random source;
 //! - core's modules import each other in no cycle;
 //! - no product source file (core, wasm, host) is over 800 lines, and no
-//!   function of core over 120 (issue 14).
+//!   function of core over 120 (issue 14);
+//! - the faces (wasm, host) build none of core's rule refusals by hand and
+//!   hold no date bound of their own: core decides, they convert;
+//! - ARCHITECTURE.md's code map names every module of core.
 //!
 //! The source checks read code with comments and string literals removed,
 //! so prose about clocks and URLs in strings do not trip them. Each check
@@ -176,6 +179,102 @@ fn core_source_does_no_io_and_reads_no_clock() {
         violations.is_empty(),
         "core must stay pure (ARCHITECTURE.md, invariants):\n{}",
         violations.join("\n")
+    );
+}
+
+/// What the faces must not do again (issue 14): build an `invalid_input`
+/// or `not_permitted` of core by hand (once a face copied a core refusal's
+/// message, and the host refused dates outside 1900-2200 as
+/// `absurd_date` while the other faces accepted them). Unreadable input is
+/// `Error::malformed`, core's own constructor; the years are core's `YEARS`.
+#[test]
+fn faces_build_no_refusal_of_core_and_hold_no_date_bound() {
+    let mut files = Vec::new();
+    for dir in ["wasm/src", "host/src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() >= 20, "{} face files?", files.len());
+    let mut found = Vec::new();
+    for file in &files {
+        let src = std::fs::read_to_string(file).unwrap();
+        let rel = file.strip_prefix(root()).unwrap_or(file).display();
+        for (line, what) in face_drift(&src) {
+            found.push(format!("{rel}:{line}: {what}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a face re-decides what core decides:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_face_check_finds_what_it_should_and_only_that() {
+    let clean = r#"
+        // Error::InvalidInput { field, rule } is core's, and 1900 is a year.
+        fn f() -> Error { enlace_core::Error::malformed("x", "why") }
+        const DOC: &str = "absurd_date";
+        pub const EARLIEST_YEAR: i32 = enlace_core::error::YEARS.0;
+    "#;
+    assert_eq!(face_drift(clean), Vec::<(usize, String)>::new());
+    let dirty = "fn a() -> Error { enlace_core::Error::InvalidInput {\n field: f, rule: r } }\n\
+                 fn b() -> Error { Error::NotPermitted { role, action, scope: None } }\n\
+                 pub const EARLIEST_YEAR: i32 = 1900;\n\
+                 fn c(y: i32) -> bool { (1900..=2200).contains(&y) }\n";
+    let lines: Vec<usize> = face_drift(dirty).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(lines, vec![1, 3, 4, 5, 5]);
+}
+
+/// Where `src` builds a core refusal or writes a year bound: line and what.
+fn face_drift(src: &str) -> Vec<(usize, String)> {
+    let code = code_only(src);
+    let code = without_tests(&code);
+    let mut out = Vec::new();
+    for (i, line) in code.lines().enumerate() {
+        let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        for what in ["Error::InvalidInput{", "Error::NotPermitted{"] {
+            if squeezed.contains(what) {
+                out.push((i + 1, format!("builds `{what}…}}` by hand")));
+            }
+        }
+        for year in ["1900", "2200"] {
+            if contains_word(line, year) {
+                out.push((i + 1, format!("a year bound ({year}) of its own")));
+            }
+        }
+    }
+    out
+}
+
+/// ARCHITECTURE.md's code map names every module of core: a file by its
+/// name (`booking.rs`), a folder's `mod.rs` by the folder (`query/`).
+#[test]
+fn the_code_map_names_every_module_of_core() {
+    let map = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let src = root().join("core/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut missing = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+        let named = match name.as_str() {
+            "lib.rs" => true,
+            "mod.rs" => {
+                let dir = rel.parent().unwrap().to_string_lossy().into_owned();
+                let last = dir.rsplit('/').next().unwrap().to_owned();
+                map.contains(&format!("{dir}/")) || map.contains(&format!("{last}/"))
+            }
+            _ => map.contains(&format!("`{name}`")) || map.contains(&rel.display().to_string()),
+        };
+        if !named {
+            missing.push(rel.display().to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "core modules ARCHITECTURE.md's code map does not name: {missing:?}"
     );
 }
 

@@ -258,6 +258,13 @@ pub enum Answer {
 
 /// Most entries one `audit_trail` answer holds.
 pub const MAX_AUDIT_ENTRIES: u32 = 1000;
+
+/// How many entries an `audit_trail` answer holds for the `limit` asked: at
+/// least one, at most [`MAX_AUDIT_ENTRIES`]. A face that pages an audit
+/// trail through its own journal cuts its answer at the same place.
+pub fn audit_page(limit: u32) -> usize {
+    limit.clamp(1, MAX_AUDIT_ENTRIES) as usize
+}
 /// Most days one `agenda_view` shows.
 pub const MAX_DAYS: u16 = 62;
 /// Most slots one `free_slots` answer holds.
@@ -510,7 +517,7 @@ pub fn query(
             if actor.role != Role::Auditor {
                 return Err(Error::not_permitted(actor.role, "read the audit trail"));
             }
-            let limit = (*limit).clamp(1, MAX_AUDIT_ENTRIES) as usize;
+            let limit = audit_page(*limit);
             let entries = journal
                 .entries
                 .iter()

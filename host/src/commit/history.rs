@@ -8,7 +8,7 @@ use super::Reply;
 use super::writer::WriterState;
 use crate::backend::{Refusal, Trap};
 use chrono::{DateTime, Utc};
-use enlace_core::query::MAX_AUDIT_ENTRIES;
+use enlace_core::query::audit_page;
 use enlace_core::{Actor, Answer, Entry, Outcome, Query};
 use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
@@ -54,7 +54,7 @@ impl WriterState {
         else {
             return None;
         };
-        let want = (*limit).clamp(1, MAX_AUDIT_ENTRIES) as usize;
+        let want = audit_page(*limit);
         let ask = |after: u64, got: usize| Query::AuditTrail {
             facility: facility.clone(),
             referral: *referral,
