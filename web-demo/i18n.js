@@ -997,11 +997,11 @@ function actionText(action, scope) {
  * Why the engine refused an input (`invalid_input`), in each language, by
  * the code of the rule broken (`details.rule`, one of INPUT_RULES of
  * ./generated/enums.js); the rule's parameters (`min`, `max`, `other`,
- * `tier`, …) fill the {placeholders}. English shows core's own phrase
+ * `value`, …) fill the {placeholders}. English shows core's own phrase
  * (`details.reason`). Nothing here reads the English text.
  */
 const RULES = {
-  required: { es: "es obligatorio", pt: "é obrigatório" },
+  required: { es: "no puede quedar vacío", pt: "não pode ficar vazio" },
   too_long: { es: "como máximo {max} bytes", pt: "no máximo {max} bytes" },
   too_short: { es: "al menos {min} caracteres", pt: "pelo menos {min} caracteres" },
   length: { es: "debe tener de {min} a {max} caracteres", pt: "deve ter de {min} a {max} caracteres" },
@@ -1012,7 +1012,7 @@ const RULES = {
   out_of_range: { es: "entre {min} y {max}", pt: "entre {min} e {max}" },
   period_days: { es: "debe ser de {min} a {max} días después del inicio", pt: "deve ser de {min} a {max} dias após o início" },
   year_out_of_range: { es: "el año debe estar entre {min} y {max}", pt: "o ano deve estar entre {min} e {max}" },
-  not_icd10: { es: "no es un código CIE-10 (p. ej. O14.1)", pt: "não é um código CID-10 (ex.: O14.1)" },
+  not_icd10: { es: "«{value}» no es un código CIE-10 (p. ej. O14.1)", pt: "«{value}» não é um código CID-10 (ex.: O14.1)" },
   not_media_type: { es: "debe tener la forma tipo/subtipo", pt: "deve ter a forma tipo/subtipo" },
   not_a_number: { es: "debe ser un número", pt: "deve ser um número" },
   in_future: { es: "está en el futuro", pt: "está no futuro" },
@@ -1035,8 +1035,8 @@ const RULES = {
   },
   tier_not_higher: { es: "el nivel {tier} no es superior al nivel {current}", pt: "o nível {tier} não é superior ao nível {current}" },
   not_applicable: { es: "no corresponde a esta solicitud", pt: "não se aplica a esta solicitação" },
-  unsupported_parameter: { es: "no es un parámetro de búsqueda de este recurso en este servidor", pt: "não é um parâmetro de busca deste recurso neste servidor" },
-  unsupported_resource_type: { es: "no es un tipo de recurso de este servidor", pt: "não é um tipo de recurso deste servidor" },
+  unsupported_parameter: { es: "no es un parámetro de búsqueda de {resource_type} en este servidor", pt: "não é um parâmetro de busca de {resource_type} neste servidor" },
+  unsupported_resource_type: { es: "{resource_type} no está disponible", pt: "{resource_type} não está disponível" },
   malformed: { es: "no tiene la forma esperada", pt: "não está na forma esperada" },
 };
 

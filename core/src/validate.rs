@@ -51,7 +51,12 @@ pub(crate) fn icd10(field: &str, c: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(field, Rule::NotIcd10))
+        Err(Error::invalid(
+            field,
+            Rule::NotIcd10 {
+                value: c.to_owned(),
+            },
+        ))
     }
 }
 

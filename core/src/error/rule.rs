@@ -36,8 +36,8 @@ pub enum Rule {
     PeriodDays { min: u32, max: u32 },
     /// A date or instant whose year is outside [`YEARS`].
     YearOutOfRange { min: i32, max: i32 },
-    /// Not an ICD-10 code (the field's path names which one).
-    NotIcd10,
+    /// Not an ICD-10 code.
+    NotIcd10 { value: String },
     /// Not a media type (`type/subtype`).
     NotMediaType,
     /// Not a number where one is expected.
@@ -70,10 +70,11 @@ pub enum Rule {
     TierNotHigher { tier: u8, current: u8 },
     /// A parameter or value this kind of request does not take.
     NotApplicable,
-    /// A FHIR search parameter (the field) this server does not serve.
-    UnsupportedParameter,
+    /// A FHIR search parameter (the field) this server does not serve for
+    /// `resource_type`.
+    UnsupportedParameter { resource_type: String },
     /// A FHIR resource type this server does not serve.
-    UnsupportedResourceType,
+    UnsupportedResourceType { resource_type: String },
     /// Anything else that does not parse: `why` says what, in English only
     /// (serde's and the FHIR parameter parsers' messages; snapshot bytes).
     Malformed { why: String },
@@ -131,7 +132,7 @@ impl Rule {
             OutOfRange { .. } => "out_of_range",
             PeriodDays { .. } => "period_days",
             YearOutOfRange { .. } => "year_out_of_range",
-            NotIcd10 => "not_icd10",
+            NotIcd10 { .. } => "not_icd10",
             NotMediaType => "not_media_type",
             NotANumber => "not_a_number",
             InFuture => "in_future",
@@ -148,8 +149,8 @@ impl Rule {
             NotAnotherFacility => "not_another_facility",
             TierNotHigher { .. } => "tier_not_higher",
             NotApplicable => "not_applicable",
-            UnsupportedParameter => "unsupported_parameter",
-            UnsupportedResourceType => "unsupported_resource_type",
+            UnsupportedParameter { .. } => "unsupported_parameter",
+            UnsupportedResourceType { .. } => "unsupported_resource_type",
             Malformed { .. } => "malformed",
         }
     }
@@ -170,26 +171,14 @@ impl Rule {
             TierNotHigher { tier, current } => {
                 vec![("tier", tier.to_string()), ("current", current.to_string())]
             }
+            NotIcd10 { value } => vec![("value", value.clone())],
+            UnsupportedParameter { resource_type } | UnsupportedResourceType { resource_type } => {
+                vec![("resource_type", resource_type.clone())]
+            }
             Malformed { why } => vec![("why", why.clone())],
-            Required
-            | Spaces
-            | ControlCharacters
-            | NotIcd10
-            | NotMediaType
-            | NotANumber
-            | InFuture
-            | UnsupportedParameter
-            | UnsupportedResourceType
-            | Repeated
-            | Overlaps
-            | SameSlot
-            | WrongAgenda
-            | AgendaMoves
-            | NoSuchFollowUp
-            | NotWaiting
-            | IsOrigin
-            | NotAnotherFacility
-            | NotApplicable => Vec::new(),
+            Required | Spaces | ControlCharacters | NotMediaType | NotANumber | InFuture
+            | Repeated | Overlaps | SameSlot | WrongAgenda | AgendaMoves | NoSuchFollowUp
+            | NotWaiting | IsOrigin | NotAnotherFacility | NotApplicable => Vec::new(),
         }
     }
 }
@@ -201,7 +190,7 @@ impl Rule {
     fn template(&self) -> &'static str {
         use Rule::*;
         match self {
-            Required => "is required",
+            Required => "must not be empty",
             TooLong { .. } => "at most {max} bytes",
             TooShort { .. } => "at least {min} characters",
             Length { .. } => "must have {min} to {max} characters",
@@ -212,7 +201,7 @@ impl Rule {
             OutOfRange { .. } => "between {min} and {max}",
             PeriodDays { .. } => "must be {min} to {max} days after from",
             YearOutOfRange { .. } => "the year must be {min} to {max}",
-            NotIcd10 => "is not an ICD-10 code (e.g. O14.1)",
+            NotIcd10 { .. } => "\"{value}\" is not an ICD-10 code (e.g. O14.1)",
             NotMediaType => "must look like type/subtype",
             NotANumber => "must be a number",
             InFuture => "is in the future",
@@ -233,8 +222,10 @@ impl Rule {
             }
             TierNotHigher { .. } => "tier {tier} is not higher than tier {current}",
             NotApplicable => "does not apply to this request",
-            UnsupportedParameter => "is not a search parameter of this resource on this server",
-            UnsupportedResourceType => "is not a resource type this server serves",
+            UnsupportedParameter { .. } => {
+                "not a search parameter of {resource_type} on this server"
+            }
+            UnsupportedResourceType { .. } => "{resource_type} is not served",
             Malformed { .. } => "{why}",
         }
     }
@@ -279,7 +270,7 @@ mod tests {
             Rule::OutOfRange { min: 1, max: 2 },
             Rule::PeriodDays { min: 1, max: 2 },
             Rule::YearOutOfRange { min: 1, max: 2 },
-            Rule::NotIcd10,
+            Rule::NotIcd10 { value: s() },
             Rule::NotMediaType,
             Rule::NotANumber,
             Rule::InFuture,
@@ -299,8 +290,8 @@ mod tests {
                 current: 2,
             },
             Rule::NotApplicable,
-            Rule::UnsupportedParameter,
-            Rule::UnsupportedResourceType,
+            Rule::UnsupportedParameter { resource_type: s() },
+            Rule::UnsupportedResourceType { resource_type: s() },
             Rule::Malformed { why: s() },
         ];
         let listed: Vec<&str> = all.iter().map(Rule::code).collect();

@@ -142,12 +142,14 @@ fn unsupported(resource_type: &str) -> InteropError {
 fn from_interop(e: InteropError) -> Error {
     match e {
         InteropError::InvalidParameter { name, message } => Error::malformed(&name, message),
-        InteropError::UnsupportedParameter { name, .. } => {
-            Error::invalid(&name, Rule::UnsupportedParameter)
-        }
-        InteropError::UnsupportedResourceType { .. } => {
-            Error::invalid("resource_type", Rule::UnsupportedResourceType)
-        }
+        InteropError::UnsupportedParameter {
+            resource_type,
+            name,
+        } => Error::invalid(&name, Rule::UnsupportedParameter { resource_type }),
+        InteropError::UnsupportedResourceType { resource_type } => Error::invalid(
+            "resource_type",
+            Rule::UnsupportedResourceType { resource_type },
+        ),
         InteropError::NotFound { resource_type, id } => Error::UnknownResource {
             kind: resource_type,
             id,
