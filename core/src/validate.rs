@@ -82,7 +82,14 @@ pub(crate) fn date_opt(field: &str, d: Option<NaiveDate>) -> Result<()> {
 
 /// An instant within [`YEARS`] (its UTC year).
 pub(crate) fn instant(field: &str, t: DateTime<Utc>) -> Result<()> {
-    year(field, t.year())
+    // Two integer compares on the booking path; the year only to refuse.
+    const FROM: i64 = -2_208_988_800; // 1900-01-01T00:00:00Z
+    const UNTIL: i64 = 7_289_654_400; // 2201-01-01T00:00:00Z
+    if (FROM..UNTIL).contains(&t.timestamp()) {
+        Ok(())
+    } else {
+        year(field, t.year())
+    }
 }
 
 /// At most `max` entries in a list.
@@ -91,5 +98,20 @@ pub(crate) fn at_most(field: &str, len: usize, max: u32) -> Result<()> {
         Err(Error::invalid(field, Rule::TooMany { max }))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instant_bounds_are_the_years_bounds() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(instant("t", at("1900-01-01T00:00:00Z")).is_ok());
+        assert!(instant("t", at("1899-12-31T23:59:59.999Z")).is_err());
+        assert!(instant("t", at("2200-12-31T23:59:59.999999999Z")).is_ok());
+        assert!(instant("t", at("2201-01-01T00:00:00Z")).is_err());
+        assert_eq!(YEARS, (1900, 2200), "the constants above follow YEARS");
     }
 }
