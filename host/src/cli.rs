@@ -73,8 +73,13 @@ pub enum TokenCmd {
         role: String,
         #[arg(long, default_value = "")]
         label: String,
+        /// How long the token works: a number of days (`90d`), hours
+        /// (`12h`) or minutes (`30m`), or `never` for a machine that cannot
+        /// renew it.
+        #[arg(long, default_value = "90d", value_name = "DURATION")]
+        expires_in: String,
     },
-    /// List tokens (never the secrets).
+    /// List tokens (never the secrets), with their expiry and last use.
     List {
         #[command(flatten)]
         data: DataArg,
@@ -296,6 +301,29 @@ fn serve(args: ServeArgs) -> Result<()> {
     })
 }
 
+/// A token's lifetime from `--expires-in`: `90d`, `12h`, `30m` or `never`.
+fn lifetime(text: &str) -> Result<Option<chrono::Duration>> {
+    if text == "never" {
+        return Ok(None);
+    }
+    let bad = || {
+        anyhow::anyhow!(
+            "--expires-in takes a number of days, hours or minutes (90d, 12h, 30m) or `never`: {text:?}"
+        )
+    };
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    if !(1..=36_500).contains(&n) {
+        return Err(bad());
+    }
+    Ok(Some(match unit {
+        "d" => chrono::Duration::days(n),
+        "h" => chrono::Duration::hours(n),
+        "m" => chrono::Duration::minutes(n),
+        _ => return Err(bad()),
+    }))
+}
+
 fn token(cmd: TokenCmd) -> Result<()> {
     match cmd {
         TokenCmd::Create {
@@ -306,6 +334,7 @@ fn token(cmd: TokenCmd) -> Result<()> {
             facility,
             role: r,
             label,
+            expires_in,
         } => {
             let reg = Registry::open(&data.data)?;
             let actor = Actor {
@@ -314,8 +343,15 @@ fn token(cmd: TokenCmd) -> Result<()> {
                 facility,
                 role: role(&r)?,
             };
-            let (id, token) = reg.create_token(&tenant, &actor, &label)?;
-            eprintln!("token {id} created for tenant {tenant}; it is shown only now:");
+            let expires_at = lifetime(&expires_in)?.map(|d| chrono::Utc::now() + d);
+            let (id, token) = reg.create_token_until(&tenant, &actor, &label, expires_at)?;
+            let until = expires_at.map_or("never expires".to_owned(), |t| {
+                format!(
+                    "expires {}",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            });
+            eprintln!("token {id} created for tenant {tenant} ({until}); it is shown only now:");
             println!("{token}");
             Ok(())
         }
@@ -323,7 +359,7 @@ fn token(cmd: TokenCmd) -> Result<()> {
             let reg = Registry::open(&data.data)?;
             for t in reg.tokens(tenant.as_deref())? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.tenant,
                     t.actor.role.as_str(),
@@ -333,6 +369,10 @@ fn token(cmd: TokenCmd) -> Result<()> {
                     t.label,
                     t.revoked_at
                         .map_or("live".to_owned(), |r| format!("revoked {r}")),
+                    t.expires_at
+                        .map_or("never expires".to_owned(), |e| format!("expires {e}")),
+                    t.last_used_at
+                        .map_or("never used".to_owned(), |u| format!("last used {u}")),
                 );
             }
             Ok(())
@@ -514,4 +554,25 @@ fn import(data: &Path, tenant: &str, file: &Path) -> Result<()> {
     bar.finish();
     println!("imported {} entries into tenant {tenant}", journal.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lifetime;
+
+    #[test]
+    fn a_lifetime_is_days_hours_minutes_or_never() {
+        assert_eq!(lifetime("90d").unwrap(), Some(chrono::Duration::days(90)));
+        assert_eq!(lifetime("12h").unwrap(), Some(chrono::Duration::hours(12)));
+        assert_eq!(
+            lifetime("30m").unwrap(),
+            Some(chrono::Duration::minutes(30))
+        );
+        assert_eq!(lifetime("never").unwrap(), None);
+        for bad in [
+            "", "d", "0d", "-1d", "90", "90s", "1.5d", "36501d", "forever",
+        ] {
+            assert!(lifetime(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1006,6 +1006,93 @@ async fn a_token_revoked_while_the_server_runs_is_refused_at_once() {
     assert_eq!(me["actor"]["user"], "new.clerk");
 }
 
+/// A token past its expiry is refused with its own code, so a machine knows
+/// to renew it; `token create` gives 90 days unless told otherwise, and
+/// `token list` shows each token's expiry and last use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused_as_expired_and_use_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    seed(&data, "demo");
+    let live = token(
+        &data,
+        "demo",
+        "default.expiry",
+        "imss-bienestar",
+        Some("F0001"),
+        "clerk",
+    );
+    let expired = {
+        let reg = enlace_host::auth::Registry::open(&data).unwrap();
+        let actor = Actor::new(
+            "long.gone",
+            "imss-bienestar",
+            Some("F0001"),
+            enlace_core::Role::Clerk,
+        );
+        let past = Utc::now() - chrono::Duration::minutes(1);
+        reg.create_token_until("demo", &actor, "expired", Some(past))
+            .unwrap()
+            .1
+    };
+    let bad = common::cli(
+        &data,
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "demo",
+            "--user",
+            "x",
+            "--agency",
+            "imss-bienestar",
+            "--role",
+            "admin",
+            "--expires-in",
+            "soon",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--expires-in"));
+    let server = Server::start(&data);
+    let (s, v) = server.client(&expired).get("/v1/me").await.unwrap();
+    assert_eq!((s, v["code"].as_str()), (401, Some("token_expired")), "{v}");
+    let (s, v) = server.client("enl_nobody").get("/v1/me").await.unwrap();
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{v}"
+    );
+    let (s, me) = server.client(&live).get("/v1/me").await.unwrap();
+    assert_eq!(s, 200, "{me}");
+    let listed =
+        String::from_utf8_lossy(&common::cli(&data, &["token", "list", "--tenant", "demo"]).stdout)
+            .to_string();
+    let line = |user: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(user))
+            .unwrap_or_else(|| panic!("{user} not listed: {listed}"))
+            .to_owned()
+    };
+    let default = line("default.expiry");
+    assert!(
+        default.contains("expires ") && default.contains("last used "),
+        "{default}"
+    );
+    // 90 days after it was created, a moment ago (the date may have turned).
+    let day = |ago: i64| {
+        (Utc::now() + chrono::Duration::days(90) - chrono::Duration::minutes(ago))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    assert!(
+        default.contains(&day(0)) || default.contains(&day(5)),
+        "{default}"
+    );
+    assert!(line("long.gone").contains("never used"), "{listed}");
+}
+
 /// `POST /v1/batch`: each command its own key and answer, in order; one
 /// malformed command refuses the whole batch with its code and index and
 /// nothing changes; a retry replays.

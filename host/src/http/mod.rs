@@ -265,6 +265,11 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
         })?;
     match app.registry.authenticate(token) {
         Ok(Some(p)) => Ok(p),
+        Ok(None) if app.registry.expired(token).unwrap_or(false) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the token has expired: ask for a new one (enlace-host token create)",
+        )),
         Ok(None) => Err(ApiError::unauthenticated("unknown or revoked token")),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "token lookup failed");

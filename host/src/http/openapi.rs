@@ -238,7 +238,10 @@ const COMMAND_ERRORS: &[(&str, &str)] = &[
         "400",
         "Bad input: malformed JSON, unknown field, wrong type, or a rule of the input's shape the engine checks (`invalid_input`: `details.rule` names it, `details.field` says where; a date outside the years 1900 to 2200 is one).",
     ),
-    ("401", "Missing, unknown or revoked token."),
+    (
+        "401",
+        "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`).",
+    ),
     ("403", "The engine does not permit this actor to do this."),
     (
         "404",
@@ -266,7 +269,10 @@ const QUERY_ERRORS: &[(&str, &str)] = &[
         "400",
         "Bad input: unknown or malformed parameter, or a rule of the input's shape the engine checks (`invalid_input`: `details.rule` names it, `details.field` says where; a date outside the years 1900 to 2200 is one).",
     ),
-    ("401", "Missing, unknown or revoked token."),
+    (
+        "401",
+        "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`).",
+    ),
     ("403", "The engine does not permit this actor to read this."),
     (
         "404",
@@ -539,7 +545,7 @@ fn exchange(schemas: &Map<String, Value>) -> Vec<(&'static str, Value)> {
             } else {
                 &[
                     ("400", "Bad input: unknown or malformed parameter."),
-                    ("401", "Missing, unknown or revoked token."),
+                    ("401", "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`)."),
                     ("403", "The engine does not permit this actor to read this."),
                     ("404", "Not found (or not visible to this actor)."),
                     ("406", "`_format` other than JSON."),

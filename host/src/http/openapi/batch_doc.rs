@@ -147,7 +147,10 @@ pub(super) fn batch_operation(schemas: &Map<String, Value>) -> Value {
             "400",
             "A malformed batch or command (`malformed_json`, `invalid_body`, `unknown_field`, `empty_batch`, `batch_too_large`, `unknown_route`, …; `details.index` names the command): nothing was decided.",
         ),
-        ("401", "Missing, unknown or revoked token."),
+        (
+            "401",
+            "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`).",
+        ),
         ("413", "The body is larger than the server accepts."),
         ("415", "A body that is not `application/json`."),
         ("500", "`engine_trap`: the engine failed."),
