@@ -12,7 +12,7 @@ use std::fmt;
 pub const YEARS: (i32, i32) = (1900, 2200);
 
 /// Which rule of the input's shape a value broke.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     /// A value is required and was empty or absent.
     Required,
@@ -184,9 +184,8 @@ impl Rule {
 }
 
 impl Rule {
-    /// The English phrase with `{name}` where a parameter goes: one table
-    /// of strings rather than one formatting call per rule (the browser
-    /// package's download is budgeted).
+    /// The English phrase with `{name}` where a parameter goes, filled from
+    /// [`Rule::params`]: the message and `details` cannot disagree.
     fn template(&self) -> &'static str {
         use Rule::*;
         match self {
@@ -228,14 +227,6 @@ impl Rule {
             UnsupportedResourceType { .. } => "{resource_type} is not served",
             Malformed { .. } => "{why}",
         }
-    }
-}
-
-/// Its code and phrase: a derived `Debug` costs the browser package a
-/// formatter per variant.
-impl fmt::Debug for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {self}", self.code())
     }
 }
 
