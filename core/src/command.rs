@@ -13,6 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A command to the engine. The JSON form is `{"type": "book_appointment", ...}`.
+///
+/// New variants go at the end: the idempotency digest journaled with every
+/// entry hashes the variant's index (`tests::the_digest_of_a_journaled_command_never_changes`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -324,4 +327,52 @@ pub(crate) fn targets_schema(g: &mut schemars::SchemaGenerator) -> schemars::Sch
         })
         .collect();
     schemars::json_schema!({"type": "array", "items": item, "allOf": once})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::{Actor, Role};
+    use crate::journal::stable_hash;
+
+    /// The idempotency digest kept in every journal entry hashes the
+    /// command's variant by its index: a variant inserted before another, or
+    /// a reordering, changes the digests of commands already journaled (a
+    /// retry of an old key would be refused as reused). New variants go at
+    /// the end. These digests, recorded once, must never change.
+    #[test]
+    fn the_digest_of_a_journaled_command_never_changes() {
+        let actor = Actor::new("u", "ag", Some("F1"), Role::Clerk);
+        let d = |c: Command| format!("{:016x}", stable_hash(&(&actor, &c)));
+        let date = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let start = "2026-03-04T15:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let got = [
+            d(Command::DeclareHoliday {
+                date,
+                name: "x".into(),
+            }),
+            d(Command::BookAppointment {
+                agenda: "A".into(),
+                start,
+                beneficiary: "B".into(),
+                follow_up_of: None,
+                overbook: false,
+            }),
+            d(Command::MarkNoShow { appointment: 1 }),
+            d(Command::CloseReferral {
+                referral: 1,
+                reason: "r".into(),
+            }),
+        ];
+        assert_eq!(
+            got,
+            [
+                "ca1ac28e027685fd",
+                "43cf4be57ed9774b",
+                "c896fe9fa73af440",
+                "31638023e99c68be"
+            ],
+            "see the comment above"
+        );
+    }
 }
