@@ -95,6 +95,32 @@ pub enum TokenCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Create the agency's key pair; refuses to replace an existing key.
+    Create(KeyFile),
+    /// Print the public key as a JWK, for other agencies' trust lists.
+    Show(KeyFile),
+}
+
+/// Where the agency's key is.
+#[derive(Debug, Args)]
+pub struct KeyFile {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The key file (default: DATA/keys/agency.jwk).
+    #[arg(long, env = "ENLACE_KEY_FILE", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl KeyFile {
+    fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| crate::keys::default_file(&self.data.data))
+    }
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TenantCmd {
     /// Create an empty tenant (network). A running server loads it at its next start.
     Create {
@@ -120,6 +146,9 @@ pub enum HostCommand {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCmd),
+    /// The agency's signing key (Ed25519, kept as a JWK file; never in the journal).
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Verify the hash chain of tenant journals; reports the first bad record.
     Verify {
         #[command(flatten)]
@@ -199,6 +228,7 @@ pub fn run(cmd: HostCommand) -> Result<()> {
     match cmd {
         HostCommand::Serve(args) => serve(args),
         HostCommand::Token(t) => token(t),
+        HostCommand::Keys(k) => keys(k),
         HostCommand::Tenant(t) => tenant(t),
         HostCommand::Verify { data, tenant } => verify(&data.data, tenant.as_deref()),
         HostCommand::Export { data, tenant, out } => export(&data.data, &tenant, out.as_deref()),
@@ -299,6 +329,27 @@ fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(addr = %running.addr, "serving");
         running.run_until_signal().await
     })
+}
+
+fn keys(cmd: KeysCmd) -> Result<()> {
+    match cmd {
+        KeysCmd::Create(at) => {
+            let file = at.path();
+            let key = crate::keys::create(&file)?;
+            eprintln!(
+                "agency key {} created in {} (keep it private; `keys show` prints the public half)",
+                key.kid(),
+                file.display()
+            );
+            println!("{}", serde_json::to_string_pretty(&key.public_jwk())?);
+            Ok(())
+        }
+        KeysCmd::Show(at) => {
+            let key = crate::keys::load(&at.path())?;
+            println!("{}", serde_json::to_string_pretty(&key.public_jwk())?);
+            Ok(())
+        }
+    }
 }
 
 /// A token's lifetime from `--expires-in`: `90d`, `12h`, `30m` or `never`.

@@ -13,6 +13,7 @@ pub mod component_backend;
 pub mod config;
 pub mod http;
 pub mod journal;
+pub mod keys;
 pub mod metrics;
 pub mod seed;
 pub mod server;

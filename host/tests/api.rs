@@ -1093,6 +1093,66 @@ async fn an_expired_token_is_refused_as_expired_and_use_is_listed() {
     assert!(line("long.gone").contains("never used"), "{listed}");
 }
 
+/// `keys create` makes the agency's key in the data folder, private to its
+/// owner, prints only the public half, and never replaces a key; `keys
+/// show` prints the same public key.
+#[test]
+fn the_agency_key_is_created_once_and_shown_without_its_private_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = common::cli(&data, &["keys", "create"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let public: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(
+        (public["kty"].as_str(), public["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    assert!(public.get("d").is_none(), "{public}");
+    let file = data.join("keys/agency.jwk");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored["x"], public["x"]);
+    assert!(stored["d"].is_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let shown = common::cli(&data, &["keys", "show"]);
+    assert!(shown.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&shown.stdout).unwrap(),
+        public
+    );
+    let again = common::cli(&data, &["keys", "create"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never replaced"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap()).unwrap(),
+        stored,
+        "the key is unchanged"
+    );
+    let elsewhere = dir.path().join("other.jwk");
+    let other = common::cli(
+        &data,
+        &["keys", "create", "--file", elsewhere.to_str().unwrap()],
+    );
+    assert!(other.status.success());
+    assert_ne!(
+        serde_json::from_slice::<Value>(&other.stdout).unwrap()["kid"],
+        public["kid"]
+    );
+    let missing = common::cli(&dir.path().join("empty"), &["keys", "show"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("keys create"));
+}
+
 /// `POST /v1/batch`: each command its own key and answer, in order; one
 /// malformed command refuses the whole batch with its code and index and
 /// nothing changes; a retry replays.
