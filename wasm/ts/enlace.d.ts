@@ -267,6 +267,9 @@ export type Closure = {
 
 /**
  * A command to the engine. The JSON form is `{"type": "book_appointment", ...}`.
+ *
+ * New variants go at the end: the idempotency digest journaled with every
+ * entry hashes the variant's index (`tests::the_digest_of_a_journaled_command_never_changes`).
  */
 export type Command =
   | { "type": "configure_network", name: string, targets?: Array<TargetTimes> }
