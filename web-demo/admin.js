@@ -2,7 +2,8 @@
 // levels), the waitlist, the auditor's trail and chain verification, the
 // queued work of connected mode, and the connection settings.
 
-import { t, formatInstant, errorText } from "./i18n.js";
+import { t, formatInstant } from "./i18n.js";
+import { errorText } from "./refusals.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, localDate, missingRequired } from "./ui.js";
 import { weekView } from "./calendar.js";
 

@@ -4,7 +4,8 @@
 // engine's answer (`actions`); the lists of values are the engine's own
 // (./generated/enums.js).
 
-import { t, formatInstant, formatDate, errorText } from "./i18n.js";
+import { t, formatInstant, formatDate } from "./i18n.js";
+import { errorText } from "./refusals.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays, nextId, missingRequired } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
 import { PRIORITIES, SEXES } from "./generated/enums.js";

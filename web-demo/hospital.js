@@ -9,7 +9,8 @@
 // appointment), and the lists of reasons and outcomes are the engine's own
 // (./generated/enums.js, written by `cargo xtask codegen`).
 
-import { t, formatInstant, formatDuration, errorText } from "./i18n.js";
+import { t, formatInstant, formatDuration } from "./i18n.js";
+import { errorText } from "./refusals.js";
 import { h, field, input, select, button, outcomeArea, showOutcome, list, plusDays } from "./ui.js";
 import { slotCalendar } from "./calendar.js";
 import { REJECT_REASONS, CARE_OUTCOMES } from "./generated/enums.js";

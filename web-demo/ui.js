@@ -1,7 +1,8 @@
 // Small DOM helpers: element building, labelled fields, and the placement
 // of engine errors next to the field or action they concern.
 
-import { t, errorText } from "./i18n.js";
+import { t } from "./i18n.js";
+import { errorText } from "./refusals.js";
 
 let uid = 0;
 export function nextId(prefix = "f") {

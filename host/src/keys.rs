@@ -139,29 +139,16 @@ pub fn load(file: &Path) -> Result<AgencyKey> {
     AgencyKey::from_jwk(&jwk).with_context(|| format!("the key in {}", file.display()))
 }
 
-/// Writes a new file readable and writable by its owner only; fails if it
-/// exists (two `keys create` at once: one wins, the other is told).
-#[cfg(unix)]
+/// Writes a new file readable and writable by its owner only (on Unix);
+/// fails if it exists (two `keys create` at once: one wins, the other is
+/// told).
 fn write_private(file: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(file)
-        .with_context(|| format!("creating {}", file.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(file: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
         .open(file)
         .with_context(|| format!("creating {}", file.display()))?;
     f.write_all(bytes)?;

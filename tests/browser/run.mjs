@@ -484,17 +484,19 @@ test("every error code of the engine has a phrase, every name of its lists a lab
   // The engine's own lists, written by `cargo xtask codegen` from core.
   const enums = await import(join(ROOT, "web-demo", "generated", "enums.js"));
   assert.ok(enums.ERROR_CODES.length >= 25, `${enums.ERROR_CODES.length} codes in web-demo/generated/enums.js`);
-  const { knownError, knownLabel } = await import(join(ROOT, "web-demo", "i18n.js"));
+  const { knownLabel } = await import(join(ROOT, "web-demo", "i18n.js"));
+  const { knownError } = await import(join(ROOT, "web-demo", "refusals.js"));
   const missing = enums.ERROR_CODES.filter((c) => !knownError(c));
-  assert.deepEqual(missing, [], "codes without a phrase in web-demo/i18n.js");
+  assert.deepEqual(missing, [], "codes without a phrase in web-demo/refusals.js");
   // An invalid_input is translated by its rule's code, never by reading
   // core's English phrase (which the page once matched with regexes).
   assert.ok(enums.INPUT_RULES.length >= 20, `${enums.INPUT_RULES.length} rules in web-demo/generated/enums.js`);
-  const { knownRule, errorText, language } = await import(join(ROOT, "web-demo", "i18n.js"));
-  assert.deepEqual(enums.INPUT_RULES.filter((r) => !knownRule(r)), [], "input rules without a phrase in web-demo/i18n.js");
+  const { language } = await import(join(ROOT, "web-demo", "i18n.js"));
+  const { knownRule, errorText } = await import(join(ROOT, "web-demo", "refusals.js"));
+  assert.deepEqual(enums.INPUT_RULES.filter((r) => !knownRule(r)), [], "input rules without a phrase in web-demo/refusals.js");
   const { readFileSync } = await import("node:fs");
-  const i18n = readFileSync(join(ROOT, "web-demo", "i18n.js"), "utf8");
-  assert.doesNotMatch(i18n, /\.exec\((?:details\.)?reason\)/, "web-demo/i18n.js reads core's English reason");
+  const refusals = readFileSync(join(ROOT, "web-demo", "refusals.js"), "utf8");
+  assert.doesNotMatch(refusals, /\.exec\((?:details\.)?reason\)/, "web-demo/refusals.js reads core's English reason");
   // The module starts in Spanish (setLanguage needs a document).
   assert.equal(language(), "es");
   const text = errorText({ code: "invalid_input", message: "x", details: { field: "start", rule: "year_out_of_range", min: "1900", max: "2200", reason: "ignored" } });
@@ -510,7 +512,7 @@ test("every error code of the engine has a phrase, every name of its lists a lab
     ...enums.ROLES.map((x) => `role_${x}`),
     ...enums.SEXES.map((x) => `sex_${x}`),
   ];
-  assert.deepEqual(labels.filter((k) => !knownLabel(k)), [], "names of the engine without a label in web-demo/i18n.js");
+  assert.deepEqual(labels.filter((k) => !knownLabel(k)), [], "names of the engine without a label in web-demo/labels.js");
 });
 
 test("the page re-decides no engine rule: no route table, no copied lists, no status deciding an action", async () => {

@@ -2,8 +2,9 @@
 //! fit: serde's message, and the path of the field at fault for a form to
 //! mark (`details.field`).
 //!
-//! The path is computed as the browser face computes it
-//! (`wasm/src/browser/mod.rs`): by `serde_path_to_error`, `a.b[0].c`.
+//! The path is the one the browser face reports (`a.b[0].c`): here by
+//! `serde_path_to_error`; there from serde_json's error position
+//! (`wasm/src/json_path.rs`, whose tests compare the two).
 //! Commands and queries are internally tagged enums (`{"type": …, …}`),
 //! whose fields serde reads from a buffered copy where no path is tracked,
 //! so the path stops at the body itself. The field serde names in a
