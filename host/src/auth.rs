@@ -75,7 +75,9 @@ pub struct TokenInfo {
 /// Who a valid token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: i64,
+    /// The CLI token's id; `None` for a person signed in with the agency's
+    /// identity provider (`crate::oidc`).
+    pub token_id: Option<i64>,
     pub tenant: String,
     pub actor: Actor,
 }
@@ -294,11 +296,12 @@ impl Registry {
         if cached.expires_at.is_some_and(|t| t <= now) {
             return Ok(None);
         }
-        if cached
-            .written
-            .is_none_or(|w| w.elapsed() >= LAST_USED_EVERY)
+        if let Some(id) = cached.principal.token_id
+            && cached
+                .written
+                .is_none_or(|w| w.elapsed() >= LAST_USED_EVERY)
         {
-            self.note_use(&hash, cached.principal.token_id, now)?;
+            self.note_use(&hash, id, now)?;
         }
         Ok(Some(cached.principal))
     }
@@ -374,7 +377,7 @@ impl Registry {
         };
         let cached = Cached {
             principal: Principal {
-                token_id,
+                token_id: Some(token_id),
                 tenant,
                 actor: serde_json::from_str(&actor)?,
             },

@@ -14,6 +14,11 @@
 //! log_format = "text"             # or "json"
 //! fuel_per_call = 2000000000      # optional bound on each engine call
 //! cors_origins = ["https://portal.agency.example"]  # pages of other origins allowed to call the API
+//!
+//! [oidc]                          # staff sign-in with the agency's provider (see oidc.rs)
+//! issuer = "https://login.agency.example/realms/salud"
+//! audiences = ["urn:enlace:api"]
+//! tenant = "imss"
 //! ```
 
 use anyhow::{Context, Result, bail};
@@ -80,6 +85,9 @@ pub struct Config {
     /// browser (CORS), e.g. an agency portal that embeds the web demo. Empty:
     /// only the pages this server serves.
     pub cors_origins: Vec<String>,
+    /// Staff sign-in with the agency's OpenID Connect provider. None: only
+    /// the CLI's bearer tokens.
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 impl Default for Config {
@@ -97,6 +105,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             fuel_per_call: None,
             cors_origins: Vec::new(),
+            oidc: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod journal;
 pub mod keys;
 pub mod metrics;
+pub mod oidc;
 pub mod seed;
 pub mod server;
 pub mod snapshot;

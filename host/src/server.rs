@@ -44,7 +44,17 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app = Arc::new(App::new(registry, tenants.clone(), config.max_body_bytes));
+    let mut app = App::new(registry, tenants.clone(), config.max_body_bytes);
+    if let Some(oidc) = &config.oidc {
+        if tenants.get(&oidc.tenant).is_none() {
+            anyhow::bail!(
+                "[oidc] tenant {:?} is not a tenant of this host (enlace-host tenant create)",
+                oidc.tenant
+            );
+        }
+        app.sign_in = Some(crate::oidc::Verifier::new(oidc.clone())?);
+    }
+    let app = Arc::new(app);
     let router = http::router(app, Some(config.web_root.clone()));
     let router = match http::cors(&config.cors_origins) {
         Some(layer) => router.layer(layer),

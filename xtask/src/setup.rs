@@ -31,6 +31,10 @@ pub struct Tool {
 /// Installs what the workspace and the requested optional parts need.
 pub fn setup(root: &Path, extras: &[Extra]) -> Result<()> {
     ensure_rust_target(WASM_TARGET)?;
+    // The host's sign-in tests (host/tests/oidc.rs) run a real OpenID
+    // Connect provider in Node: panva's oidc-provider.
+    ensure_node()?;
+    ensure_npm_ci(&root.join("tests/oidc"))?;
     for extra in extras {
         match extra {
             Extra::Interop => {

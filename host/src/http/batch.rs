@@ -168,7 +168,7 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &headers)?;
+    let principal = authenticate(app, &headers).await?;
     let tenant = tenant_of(app, &principal)?.clone();
     let bytes = read_body(app, &headers, body).await?;
     let commands = check(&bytes)?;

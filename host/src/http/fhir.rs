@@ -266,7 +266,7 @@ async fn calendar(
 
 /// Authenticates and asks the tenant's engine.
 async fn ask(app: &App, headers: &HeaderMap, q: Query) -> Result<Answer, ApiError> {
-    let principal = authenticate(app, headers)?;
+    let principal = authenticate(app, headers).await?;
     let tenant = tenant_of(app, &principal)?.clone();
     match tenant.writer.query(principal.actor, q).await {
         Reply::Answer(a) => Ok(a),

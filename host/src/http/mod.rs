@@ -48,6 +48,8 @@ pub struct App {
     pub metrics: Metrics,
     pub max_body: usize,
     pub openapi: String,
+    /// Staff sign-in with the agency's identity provider, when configured.
+    pub sign_in: Option<crate::oidc::Verifier>,
 }
 
 impl App {
@@ -59,12 +61,13 @@ impl App {
                 ROUTES
                     .iter()
                     .map(|r| r.id.to_owned())
-                    .chain(["healthz", "metrics", "openapi"].map(str::to_owned))
+                    .chain(["healthz", "metrics", "openapi", "sign_in"].map(str::to_owned))
                     .chain(fhir::ENDPOINTS.iter().map(|e| e.id.to_owned()))
                     .chain(["batch".to_owned()]),
             ),
             max_body,
             openapi: openapi::document().to_pretty_json().unwrap_or_default(),
+            sign_in: None,
         }
     }
 }
@@ -92,7 +95,7 @@ pub fn router(app: Arc<App>, web_root: Option<PathBuf>) -> Router {
         r = r.route(path, mr.fallback(method_not_allowed));
     }
     let n = ROUTES.len();
-    let (a1, a2, a3) = (app.clone(), app.clone(), app.clone());
+    let (a1, a2, a3, a5) = (app.clone(), app.clone(), app.clone(), app.clone());
     r = r
         .route(
             "/healthz",
@@ -106,11 +109,15 @@ pub fn router(app: Arc<App>, web_root: Option<PathBuf>) -> Router {
             "/openapi.json",
             get(move || observed(a3.clone(), n + 2, openapi_json(a3))),
         )
+        .route(
+            "/v1/sign-in",
+            get(move || observed(a5.clone(), n + 3, sign_in_info(a5))).fallback(method_not_allowed),
+        )
         .route("/v1", any(not_found))
         .route("/v1/{*rest}", any(not_found));
-    r = fhir::routes(r, &app, n + 3);
+    r = fhir::routes(r, &app, n + 4);
     let a4 = app.clone();
-    let batch_metric = n + 3 + fhir::ENDPOINTS.len();
+    let batch_metric = n + 4 + fhir::ENDPOINTS.len();
     r = r.route(
         batch::PATH,
         axum::routing::on(
@@ -250,8 +257,10 @@ async fn dispatch(app: Arc<App>, i: usize, req: Request) -> Response {
     resp
 }
 
-/// The principal of the request's bearer token.
-fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// The principal of the request's bearer token: a token made by the CLI
+/// (`enl_…`), or a JWT of the agency's identity provider when sign-in is
+/// configured.
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?;
@@ -263,6 +272,13 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthenticated("the Authorization header must be `Bearer TOKEN`")
         })?;
+    if let Some(sign_in) = app
+        .sign_in
+        .as_ref()
+        .filter(|_| !token.starts_with(crate::auth::TOKEN_PREFIX))
+    {
+        return sign_in.verify(token).await.map_err(sign_in_refusal);
+    }
     match app.registry.authenticate(token) {
         Ok(Some(p)) => Ok(p),
         Ok(None) if app.registry.expired(token).unwrap_or(false) => Err(ApiError::new(
@@ -281,6 +297,35 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
     }
 }
 
+/// The answer to a provider's token that is not accepted.
+fn sign_in_refusal(e: crate::oidc::SignInError) -> ApiError {
+    use crate::oidc::SignInError as E;
+    let message = e.to_string();
+    match e {
+        E::Expired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", message),
+        E::Invalid(_) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
+        E::NotMapped(_) => ApiError::new(StatusCode::FORBIDDEN, "identity_not_mapped", message),
+        E::Unavailable(_) => {
+            tracing::warn!(error = %message, "sign-in refused: identity provider unavailable");
+            ApiError::unavailable("identity_provider_unavailable", message)
+        }
+    }
+}
+
+/// `GET /v1/sign-in`: what a page needs to sign staff in with the agency's
+/// provider (no token: it is asked before signing in).
+async fn sign_in_info(app: Arc<App>) -> Response {
+    match &app.sign_in {
+        Some(v) => axum::Json(v.info()).into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "sign_in_not_configured",
+            "this host has no identity provider: use a bearer token from enlace-host token create",
+        )
+        .into_response(),
+    }
+}
+
 fn tenant_of<'a>(app: &'a App, p: &Principal) -> Result<&'a Arc<Tenant>, ApiError> {
     app.tenants.get(&p.tenant).ok_or_else(|| {
         ApiError::unavailable(
@@ -292,7 +337,7 @@ fn tenant_of<'a>(app: &'a App, p: &Principal) -> Result<&'a Arc<Tenant>, ApiErro
 
 async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let principal = authenticate(app, &parts.headers)?;
+    let principal = authenticate(app, &parts.headers).await?;
     let params: RawPathParams = axum::RequestPartsExt::extract(&mut parts)
         .await
         .map_err(|_| ApiError::bad_request("invalid_path", "the path is not valid UTF-8"))?;
@@ -307,6 +352,7 @@ async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiE
             "tenant": principal.tenant,
             "actor": principal.actor,
             "token_id": principal.token_id,
+            "issuer": app.sign_in.as_ref().filter(|_| principal.token_id.is_none()).map(|v| v.config().issuer.clone()),
         }))
         .into_response()),
         Op::Feed => {

@@ -240,9 +240,12 @@ const COMMAND_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "401",
-        "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`).",
+        "Missing, unknown or revoked token, or an identity provider's token that does not verify (`unauthenticated`); a token past its expiry (`token_expired`).",
     ),
-    ("403", "The engine does not permit this actor to do this."),
+    (
+        "403",
+        "The engine does not permit this actor to do this (`not_permitted`), or the sign-in's claims give no actor (`identity_not_mapped`).",
+    ),
     (
         "404",
         "An id the engine does not know (or may not show this actor).",
@@ -260,7 +263,7 @@ const COMMAND_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "503",
-        "`commit_failed`: the journal could not be written; nothing was applied.",
+        "`commit_failed`: the journal could not be written, or `identity_provider_unavailable`: the provider's keys cannot be fetched; nothing was applied.",
     ),
 ];
 
@@ -271,15 +274,21 @@ const QUERY_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "401",
-        "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`).",
+        "Missing, unknown or revoked token, or an identity provider's token that does not verify (`unauthenticated`); a token past its expiry (`token_expired`).",
     ),
-    ("403", "The engine does not permit this actor to read this."),
+    (
+        "403",
+        "The engine does not permit this actor to read this (`not_permitted`), or the sign-in's claims give no actor (`identity_not_mapped`).",
+    ),
     (
         "404",
         "An id the engine does not know (or may not show this actor).",
     ),
     ("500", "`engine_trap`: the engine failed."),
-    ("503", "The token store or the tenant is unavailable."),
+    (
+        "503",
+        "The token store, the tenant or the identity provider (`identity_provider_unavailable`) is unavailable.",
+    ),
 ];
 
 /// The `Idempotency-Key` header: what `HeaderValue::to_str` reads (visible
@@ -417,9 +426,24 @@ fn host_schemas(s: &mut Map<String, Value>) {
             "properties": {
                 "tenant": {"type": "string"},
                 "actor": schema_ref("Actor"),
-                "token_id": {"type": "integer", "format": "int64"},
+                "token_id": {"type": ["integer", "null"], "format": "int64", "description": "The CLI token's id; null when signed in with the identity provider."},
+                "issuer": {"type": ["string", "null"], "description": "The identity provider the person signed in with; null for CLI tokens."},
             },
-            "required": ["tenant", "actor", "token_id"],
+            "required": ["tenant", "actor", "token_id", "issuer"],
+            "additionalProperties": false,
+        }),
+    );
+    s.insert(
+        "SignIn".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "issuer": {"type": "string"},
+                "client_id": {"type": ["string", "null"]},
+                "scope": {"type": "string"},
+                "resource": {"type": ["string", "null"]},
+            },
+            "required": ["issuer", "client_id", "scope", "resource"],
             "additionalProperties": false,
         }),
     );
@@ -466,8 +490,19 @@ fn operational() -> Vec<(&'static str, Value)> {
         "description": "A tenant is unhealthy (`status: degraded`).",
         "content": json_content(schema_ref("Health")),
     });
+    let mut sign_in = plain(
+        "sign_in",
+        "How pages sign staff in with the agency's OpenID Connect provider (authorization code with PKCE); the provider's access token is then the bearer token.",
+        "application/json",
+        schema_ref("SignIn"),
+    );
+    sign_in["get"]["tags"] = json!(["events"]);
+    sign_in["get"]["responses"]["404"] = error_response(
+        "This host has no identity provider (`sign_in_not_configured`): use bearer tokens from the CLI.",
+    );
     vec![
         ("/healthz", health),
+        ("/v1/sign-in", sign_in),
         (
             "/metrics",
             plain(
@@ -545,12 +580,12 @@ fn exchange(schemas: &Map<String, Value>) -> Vec<(&'static str, Value)> {
             } else {
                 &[
                     ("400", "Bad input: unknown or malformed parameter."),
-                    ("401", "Missing, unknown or revoked token (`unauthenticated`), or a token past its expiry (`token_expired`)."),
-                    ("403", "The engine does not permit this actor to read this."),
+                    ("401", "Missing, unknown or revoked token, or an identity provider's token that does not verify (`unauthenticated`); a token past its expiry (`token_expired`)."),
+                    ("403", "The engine does not permit this actor to read this (`not_permitted`), or the sign-in's claims give no actor (`identity_not_mapped`)."),
                     ("404", "Not found (or not visible to this actor)."),
                     ("406", "`_format` other than JSON."),
                     ("500", "`engine_trap`: the engine failed."),
-                    ("503", "The token store or the tenant is unavailable."),
+                    ("503", "The token store, the tenant or the identity provider (`identity_provider_unavailable`) is unavailable."),
                 ]
             };
             for (status, text) in errors {
