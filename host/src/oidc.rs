@@ -17,6 +17,12 @@
 //! bearer tokens from the CLI keep working; only a token that needs keys the
 //! host does not have is answered 503 `identity_provider_unavailable`.
 //!
+//! A token that verified is remembered (by its SHA-256, until its expiry)
+//! so that the pages' many requests cost a hash and a map lookup, not a
+//! signature check each; the memory is emptied whenever the provider's
+//! keys are fetched again, so a key the provider withdrew stops working at
+//! the next refresh, as it would without it.
+//!
 //! The claims become the engine's actor by the configured rule
 //! ([`ActorRule`]); the engine, not this module, decides what that actor may
 //! do. A person whose claims give no agency or no role is refused
@@ -28,7 +34,10 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The `[oidc]` section of the configuration.
@@ -205,7 +214,56 @@ pub struct Verifier {
     keys: tokio::sync::RwLock<Keys>,
     /// One fetch of the provider's keys at a time.
     fetching: tokio::sync::Mutex<()>,
+    /// Principals of tokens that verified, by SHA-256, with their `exp`.
+    verified: Mutex<HashMap<[u8; 32], (Principal, i64)>>,
+    counts: Counts,
 }
+
+/// Sign-in outcomes and key fetches, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub accepted: AtomicU64,
+    pub expired: AtomicU64,
+    pub invalid: AtomicU64,
+    pub not_mapped: AtomicU64,
+    pub unavailable: AtomicU64,
+    pub key_fetches: AtomicU64,
+    pub key_fetch_failures: AtomicU64,
+}
+
+impl Counts {
+    /// Prometheus text of the counts.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP enlace_sign_in_total Tokens of the identity provider checked, by outcome.\n# TYPE enlace_sign_in_total counter"
+        );
+        for (outcome, c) in [
+            ("accepted", &self.accepted),
+            ("expired", &self.expired),
+            ("invalid", &self.invalid),
+            ("not_mapped", &self.not_mapped),
+            ("unavailable", &self.unavailable),
+        ] {
+            let _ = writeln!(
+                out,
+                "enlace_sign_in_total{{outcome=\"{outcome}\"}} {}",
+                n(c)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP enlace_sign_in_key_fetches_total Fetches of the provider's keys, and how many failed.\n# TYPE enlace_sign_in_key_fetches_total counter\nenlace_sign_in_key_fetches_total {}\nenlace_sign_in_key_fetch_failures_total {}",
+            n(&self.key_fetches),
+            n(&self.key_fetch_failures)
+        );
+    }
+}
+
+/// Most verified tokens remembered; past this the memory starts again empty.
+const VERIFIED_MAX: usize = 50_000;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -248,6 +306,8 @@ impl Verifier {
             http,
             keys: tokio::sync::RwLock::new(Keys::default()),
             fetching: tokio::sync::Mutex::new(()),
+            verified: Mutex::new(HashMap::new()),
+            counts: Counts::default(),
         })
     }
 
@@ -265,15 +325,55 @@ impl Verifier {
         }
     }
 
+    /// Sign-in outcomes so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Principal, i64)>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The principal of a provider's token.
     pub async fn verify(&self, token: &str) -> Result<Principal, SignInError> {
+        let result = self.principal(token).await;
+        let counter = match &result {
+            Ok(_) => &self.counts.accepted,
+            Err(SignInError::Expired) => &self.counts.expired,
+            Err(SignInError::Invalid(_)) => &self.counts.invalid,
+            Err(SignInError::NotMapped(_)) => &self.counts.not_mapped,
+            Err(SignInError::Unavailable(_)) => &self.counts.unavailable,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn principal(&self, token: &str) -> Result<Principal, SignInError> {
+        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        let leeway = self.config.leeway_seconds as i64;
+        if let Some((principal, exp)) = self.verified().get(&hash).cloned() {
+            return if exp + leeway < now {
+                Err(SignInError::Expired)
+            } else {
+                Ok(principal)
+            };
+        }
         let claims = self.claims(token).await?;
         let actor = self.config.actor.actor(&claims, &self.config.roles)?;
-        Ok(Principal {
+        let principal = Principal {
             token_id: None,
             tenant: self.config.tenant.clone(),
             actor,
-        })
+        };
+        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+            let mut verified = self.verified();
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+            verified.insert(hash, (principal.clone(), exp));
+        }
+        Ok(principal)
     }
 
     /// The claims of a token whose signature, issuer, audience and times
@@ -343,14 +443,20 @@ impl Verifier {
             }
         }
         let fetched = self.fetch_keys().await;
+        self.counts.key_fetches.fetch_add(1, Ordering::Relaxed);
         let mut keys = self.keys.write().await;
         keys.tried = Some(Instant::now());
         match fetched {
             Ok(by_kid) => {
                 keys.by_kid = by_kid;
                 keys.fetched = Some(Instant::now());
+                // Tokens are checked again against the keys as they are now.
+                self.verified().clear();
             }
             Err(e) => {
+                self.counts
+                    .key_fetch_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(issuer = %self.config.issuer, error = %e, "fetching the provider's keys failed");
                 // Keys fetched before stay in use: a provider that is down
                 // does not sign out everyone.

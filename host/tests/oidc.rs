@@ -238,6 +238,19 @@ async fn staff_sign_in_with_the_agencys_provider() {
         coord.get("/v1/facilities/F0004/worklist").await.unwrap(),
         worklist
     );
+
+    // Operators see the outcomes; the provider's keys were fetched once.
+    let metrics = api.text("/metrics").await;
+    let count = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    assert!(count("enlace_sign_in_total{outcome=\"accepted\"}") >= 5);
+    assert_eq!(count("enlace_sign_in_total{outcome=\"expired\"}"), 1);
+    assert_eq!(count("enlace_sign_in_total{outcome=\"not_mapped\"}"), 2);
+    assert_eq!(count("enlace_sign_in_key_fetches_total"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,7 +226,13 @@ async fn metrics(app: Arc<App>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(&app.tenants),
+        {
+            let mut text = app.metrics.render(&app.tenants);
+            if let Some(v) = &app.sign_in {
+                v.counts().render(&mut text);
+            }
+            text
+        },
     )
         .into_response()
 }
