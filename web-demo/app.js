@@ -1,14 +1,17 @@
 // The page: settings, the header (language, identity, mode, clock), the
 // navigation by role, and the context every view receives. Views live in
 // clinic.js, hospital.js and admin.js; none of them decides anything: they
-// send commands and queries and show the engine's answers.
+// send commands and queries and show the engine's answers. Sign-in with the
+// agency's provider is in signin.js; its identity joins the connection here.
 
 import { LANGUAGES, setLanguage, language, t, formatInstant, serviceLabel } from "./i18n.js";
 import { h, select, button } from "./ui.js";
+import { errorText } from "./refusals.js";
 import { Store, LocalBackend, HttpBackend } from "./backend.js";
 import * as clinic from "./clinic.js";
 import * as hospital from "./hospital.js";
 import * as admin from "./admin.js";
+import * as signin from "./signin.js";
 
 const started = performance.now();
 
@@ -100,7 +103,15 @@ const VIEWS = {
   waitlist: { label: "view_waitlist", render: admin.waitlist },
   audit: { label: "view_audit", render: admin.audit },
   outbox: { label: "view_outbox", render: admin.outbox },
-  connect: { label: "view_connect", render: admin.connect },
+  connect: {
+    label: "view_connect",
+    // The connection panel, with sign-in with the agency's provider next to the pasted tokens.
+    render: async (ctx) => {
+      const error = app.signInError;
+      app.signInError = null; // said once
+      return signin.decorate(await admin.connect(ctx), app.backend, identityLabel, error);
+    },
+  },
 };
 
 function viewsFor(actor) {
@@ -184,6 +195,18 @@ function renderHeader() {
     ...(app.backend.mode === "connected" ? [h("span", { class: "pill" }, mode)] : []),
     status,
   );
+  // Who signed in with the agency's provider (the actor the host confirmed), and the way out.
+  const signedIn = signedInIdentity();
+  if (signedIn) {
+    controls.append(
+      h(
+        "span",
+        { class: "row-actions" },
+        h("span", { class: "pill", id: "signed-in" }, t("signed_in", { user: signedIn.actor.user })),
+        button(t("sign_out"), () => app.signOut(), { class: "secondary", id: "sign-out" }),
+      ),
+    );
+  }
   if (app.backend.mode === "standalone") {
     const clock = h("span", { id: "clock" }, `${t("clock")}: ${formatInstant(new Date(now()).toISOString(), app.facilities.get(app.identity.actor.facility)?.time_zone ?? "UTC")}`);
     const shift = (ms) => () => {
@@ -202,6 +225,13 @@ function renderHeader() {
       ),
     );
   }
+}
+
+/** The identity of this tab's sign-in with the agency, as the host confirmed it. */
+function signedInIdentity() {
+  const s = signin.session();
+  if (!s || app.backend.mode !== "connected") return null;
+  return app.backend.identities.find((i) => i.token === s.token) ?? null;
 }
 
 function renderNav(names, current) {
@@ -233,8 +263,8 @@ async function render() {
   const main = document.getElementById("main");
   const node = await VIEWS[name].render(context(), arg);
   if (seq !== renderSeq) return; // a newer render started meanwhile
-  const banner = refusedBanner();
-  main.replaceChildren(...(banner ? [banner] : []), node);
+  const banners = [expiredBanner(), refusedBanner()].filter(Boolean);
+  main.replaceChildren(...banners, node);
   app.view = name;
   main.dataset.view = name;
   app.rendered += 1;
@@ -248,6 +278,26 @@ function refusedBanner() {
   return h("p", { class: "banner bad", role: "alert" }, h("a", { href: "#outbox" }, t("refused_count", { n })));
 }
 
+/** The host found this tab's sign-in expired: offer to sign in again. */
+function expiredBanner() {
+  const gone = signin.expired();
+  if (!gone) return null;
+  return h(
+    "div",
+    { class: "banner bad", role: "alert", id: "sign-in-expired" },
+    h("p", null, errorText({ code: "sign_in_expired", message: "", details: {} })),
+    button(t("sign_in_again"), async (e) => {
+      e.target.disabled = true;
+      const out = await signin.begin(gone.host, { again: true });
+      if (out.error) {
+        app.signInError = out.error;
+        if (location.hash === "#connect") render();
+        else go("connect");
+      }
+    }, { id: "sign-in-again" }),
+  );
+}
+
 window.addEventListener("hashchange", () => {
   render().then(() => document.getElementById("main").focus());
 });
@@ -255,15 +305,56 @@ window.addEventListener("hashchange", () => {
 // --- start -------------------------------------------------------------------
 
 async function openBackend(store) {
-  if (settings.connection) {
+  // The pasted tokens (settings) and this tab's sign-in with the agency, together.
+  const connection = signin.connection(settings.connection);
+  if (connection) {
+    const s = signin.session();
     try {
-      return await HttpBackend.open(store, settings.connection.host, settings.connection.tokens, onBackendChange);
+      await HttpBackend.keepOnly(store, connection.host, connection.tokens);
+      return watchSignIn(await HttpBackend.open(store, connection.host, connection.tokens, onBackendChange));
     } catch (e) {
+      if (s && e.label === s.label && e.code !== "offline") {
+        // The host refused the signed-in person: say why (expired, no role
+        // or agency in the claims...) and open without that identity.
+        const why = (await signin.refusal(connection.host, s.token)) ?? { code: e.code ?? "unauthenticated", message: String(e.message || e), details: {} };
+        if (why.code === "sign_in_expired") {
+          signin.expire(); // the banner offers to sign in again
+        } else {
+          signin.forget();
+          app.signInError = why;
+          history.replaceState(null, "", "#connect"); // no hashchange: nothing is drawn yet
+        }
+        return openBackend(store);
+      }
       console.warn("enlace: cannot connect, staying standalone:", e);
       app.connectError = { code: e.code ?? "offline", message: String(e.message || e), details: { field: "tokens" } };
     }
   }
   return LocalBackend.open(store, () => Date.now() + (settings.clockOffset || 0));
+}
+
+/**
+ * A signed-in token expires while the page is open: the host answers
+ * `token_expired` (to a view's query, a command or the event feed's poll).
+ * Then the token is forgotten, the refusal is phrased as "sign in again"
+ * and a banner offers it. Every other answer passes through unchanged.
+ */
+function watchSignIn(backend) {
+  const s = signin.session();
+  if (!s) return backend;
+  const call = backend.fetch.bind(backend);
+  backend.fetch = async (path, init) => {
+    const r = await call(path, init);
+    if (r.status === 401 && r.body?.code === "token_expired" && init?.headers?.authorization === `Bearer ${s.token}`) {
+      if (signin.session()) {
+        signin.expire();
+        queueMicrotask(() => render());
+      }
+      return { ...r, body: { ...r.body, code: "sign_in_expired" } };
+    }
+    return r;
+  };
+  return backend;
 }
 
 /** Views without forms, drawn again when the event feed brings news. */
@@ -289,8 +380,15 @@ app.connect = async (host, tokens) => {
   location.reload();
 };
 app.disconnect = () => {
+  signin.forget();
   delete settings.connection;
   saveSettings();
+  location.hash = "";
+  location.reload();
+};
+/** Forgets this tab's signed-in token; the page opens again with what is left. */
+app.signOut = () => {
+  signin.forget();
   location.hash = "";
   location.reload();
 };
@@ -306,6 +404,16 @@ async function start() {
   // The page's files are kept for opening it with no connection (sw.js).
   if ("serviceWorker" in navigator && location.protocol.startsWith("http")) {
     navigator.serviceWorker.register("sw.js").catch((e) => console.warn("enlace: no offline copy of the page:", e));
+  }
+  // Back from the agency's provider: finish the sign-in before connecting.
+  const back = await signin.complete();
+  if (back?.session) {
+    settings.identity = back.session.label;
+    saveSettings();
+  }
+  if (back?.error) {
+    app.signInError = back.error;
+    history.replaceState(null, "", "#connect"); // no hashchange: nothing is drawn yet
   }
   const store = await Store.open();
   try {

@@ -223,8 +223,23 @@ function fillPath(template, fields) {
 
 class Offline extends Error {}
 
+/** Where the identities a host confirmed last are kept (opening offline). */
+const keptIdentities = (base) => `identities ${base.replace(/\/$/, "")}`;
+
 export class HttpBackend {
   mode = "connected";
+
+  /**
+   * Forgets the kept identities of `base` that are not among `identities`
+   * (a signed-in person's token must not outlive the session in IndexedDB).
+   */
+  static async keepOnly(store, base, identities) {
+    const key = keptIdentities(base);
+    const kept = await store.get("meta", key);
+    if (!Array.isArray(kept)) return;
+    const now = kept.filter((k) => identities.some((i) => i.token === k.token));
+    if (now.length !== kept.length) await store.put("meta", now, key);
+  }
 
   /**
    * `identities`: [{label, token}]. Reads the host's routes from its
@@ -240,7 +255,7 @@ export class HttpBackend {
     b.onChange = onChange;
     b.online = true;
     b.identities = [];
-    const kept = `identities ${b.base}`;
+    const kept = keptIdentities(b.base);
     const keptRoutes = `routes ${b.base}`;
     try {
       // The routes first: the document says where everything else is.

@@ -1,6 +1,7 @@
 // The user's phrase for every refusal, in Spanish, Portuguese and English:
 // a phrase per stable error code of the engine (ERROR_CODES of
-// ./generated/enums.js) and of the host (host/src/http), a phrase per input
+// ./generated/enums.js), of the host (host/src/http) and of the sign-in with
+// the agency's provider (./signin.js: `sign_in_*`), a phrase per input
 // rule (INPUT_RULES), and the engine's `not_permitted` actions. Phrases take
 // the error's `details` as {placeholders}. Nothing here reads the engine's
 // English: codes select the phrase.
@@ -44,6 +45,14 @@ const ERRORS = {
     unauthenticated: "The token was not accepted by the host.",
     token_expired: "The token has expired: ask the agency for a new one.",
     unavailable: "The host is not available right now.",
+    identity_not_mapped: "Your agency account gives no role or agency in Enlace: ask the agency's administrator to assign one.",
+    identity_provider_unavailable: "The host cannot reach the agency's identity provider right now; try again shortly.",
+    sign_in_not_configured: "This host offers no sign-in with an agency account: paste tokens instead.",
+    sign_in_expired: "Your sign-in has expired: sign in again.",
+    sign_in_provider_error: "The agency's identity provider did not sign you in ({error}).",
+    sign_in_state_mismatch: "The identity provider's answer does not belong to this page's sign-in; nothing was kept. Sign in again.",
+    sign_in_token_failed: "The identity provider gave this page no token ({error}); sign in again.",
+    sign_in_provider_unreachable: "The agency's identity provider cannot be reached.",
     incompatible_host: "This host's API description (/openapi.json) does not name the engine's commands and queries; the page cannot work with it.",
     commit_failed: "The host could not save the change; nothing was applied.",
     engine_trap: "The engine failed on this request; nothing was applied.",
@@ -96,6 +105,14 @@ const ERRORS = {
     unauthenticated: "El servidor no aceptó el token.",
     token_expired: "El token venció: pida uno nuevo a la institución.",
     unavailable: "El servidor no está disponible ahora.",
+    identity_not_mapped: "Su cuenta de la institución no indica un rol ni una institución en Enlace: pida a la administración de la institución que se los asigne.",
+    identity_provider_unavailable: "El servidor no alcanza ahora el proveedor de identidad de la institución; intente de nuevo en un momento.",
+    sign_in_not_configured: "Este servidor no ofrece entrar con la cuenta de la institución: pegue tokens.",
+    sign_in_expired: "Su sesión venció: vuelva a entrar.",
+    sign_in_provider_error: "El proveedor de identidad de la institución no inició la sesión ({error}).",
+    sign_in_state_mismatch: "La respuesta del proveedor de identidad no corresponde al inicio de sesión de esta página; no se guardó nada. Vuelva a entrar.",
+    sign_in_token_failed: "El proveedor de identidad no entregó un token a esta página ({error}); vuelva a entrar.",
+    sign_in_provider_unreachable: "No se alcanza el proveedor de identidad de la institución.",
     incompatible_host: "La descripción de la API de este servidor (/openapi.json) no nombra los comandos y consultas del motor; la página no puede trabajar con él.",
     commit_failed: "El servidor no pudo guardar el cambio; no se aplicó nada.",
     engine_trap: "El motor falló con esta solicitud; no se aplicó nada.",
@@ -148,6 +165,14 @@ const ERRORS = {
     unauthenticated: "O servidor não aceitou o token.",
     token_expired: "O token expirou: peça um novo à instituição.",
     unavailable: "O servidor não está disponível agora.",
+    identity_not_mapped: "Sua conta da instituição não indica um papel nem uma instituição no Enlace: peça à administração da instituição que os atribua.",
+    identity_provider_unavailable: "O servidor não alcança agora o provedor de identidade da instituição; tente de novo em instantes.",
+    sign_in_not_configured: "Este servidor não oferece entrar com a conta da instituição: cole tokens.",
+    sign_in_expired: "Sua sessão expirou: entre novamente.",
+    sign_in_provider_error: "O provedor de identidade da instituição não iniciou a sessão ({error}).",
+    sign_in_state_mismatch: "A resposta do provedor de identidade não corresponde ao login desta página; nada foi guardado. Entre novamente.",
+    sign_in_token_failed: "O provedor de identidade não entregou um token a esta página ({error}); entre novamente.",
+    sign_in_provider_unreachable: "O provedor de identidade da instituição está inacessível.",
     incompatible_host: "A descrição da API deste servidor (/openapi.json) não nomeia os comandos e consultas do motor; a página não pode trabalhar com ele.",
     commit_failed: "O servidor não conseguiu salvar; nada foi aplicado.",
     engine_trap: "O motor falhou nesta solicitação; nada foi aplicado.",

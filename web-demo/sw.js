@@ -19,7 +19,9 @@ self.addEventListener("fetch", (e) => {
       const cache = await caches.open(CACHE);
       try {
         const res = await fetch(e.request);
-        if (res.ok) await cache.put(e.request, res.clone());
+        // The page the identity provider sends people back to carries a
+        // one-time code: never kept (the page itself is kept without it).
+        if (res.ok && !url.searchParams.has("code")) await cache.put(e.request, res.clone());
         return res;
       } catch (err) {
         const kept = (await cache.match(e.request)) ?? (await cache.match(e.request, { ignoreSearch: true }));

@@ -24,6 +24,15 @@ pub(crate) fn same_agency(state: &State, actor: &Actor) -> Result<()> {
     }
 }
 
+/// Only auditors: the audit trail and the record of reads.
+pub(crate) fn auditor(actor: &Actor, action: &str) -> Result<()> {
+    if actor.role == Role::Auditor {
+        Ok(())
+    } else {
+        Err(Error::not_permitted(actor.role, action))
+    }
+}
+
 /// Only network admins.
 pub(crate) fn admin(actor: &Actor, action: &str) -> Result<()> {
     if actor.role == Role::Admin {

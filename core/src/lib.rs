@@ -18,6 +18,7 @@ pub mod beneficiary;
 mod booking;
 pub mod command;
 mod decide;
+pub mod disclosure;
 pub mod engine;
 pub mod error;
 pub mod event;

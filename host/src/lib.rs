@@ -16,6 +16,7 @@ pub mod journal;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;
+pub mod reads;
 pub mod seed;
 pub mod server;
 pub mod snapshot;

@@ -31,6 +31,8 @@ pub fn journal_path(data: &Path, tenant: &str) -> PathBuf {
 pub struct Tenant {
     pub name: String,
     pub writer: Writer,
+    /// Who was shown which beneficiary (`reads.sqlite` beside the journal).
+    pub reads: crate::reads::ReadLog,
     journal_path: PathBuf,
     /// Lazily opened read-only connection for the event feed.
     reader: Mutex<Option<Connection>>,
@@ -77,6 +79,8 @@ impl Tenants {
                 Arc::new(Tenant {
                     name: name.clone(),
                     writer,
+                    reads: crate::reads::ReadLog::start(&path)
+                        .map_err(|e| e.context(format!("loading tenant {name}")))?,
                     journal_path: path,
                     reader: Mutex::new(None),
                 }),

@@ -73,6 +73,7 @@ fn query_value(name: &str, ty: Ty, side: &Side) -> Option<String> {
         ("priority", _) => "urgent".into(),
         ("programme", _) => "bienestar-salud".into(),
         ("facility", _) => side.facility.into(),
+        ("beneficiary", _) => "MX-10000003".into(),
         _ => return None,
     })
 }
@@ -405,6 +406,21 @@ async fn authorization_matrix_agrees_with_the_engine() {
                             serde_json::from_value::<Actor>(v["actor"].clone()).unwrap(),
                             *actor
                         );
+                    }
+                    Op::Reads => {
+                        // Core says who may read the record of reads.
+                        match enlace_core::disclosure::read_log_reader(actor) {
+                            Ok(()) => {
+                                assert_eq!(s, 200, "{who}: {v}");
+                                assert!(v["items"].is_array(), "{who}: {v}");
+                            }
+                            Err(e) => assert_eq!(
+                                (s, v["code"].as_str().unwrap_or("")),
+                                (403, e.code()),
+                                "{who}: {v}"
+                            ),
+                        }
+                        assert_eq!(after.len(), before.len(), "{who}: a read wrote");
                     }
                     Op::Feed => {
                         assert_eq!(s, 200, "{who}");

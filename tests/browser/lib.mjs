@@ -1,6 +1,7 @@
 // Helpers of the web-demo tests: a static server for web-demo/, the real
-// enlace-host on a free loopback port, Debian's Chromium through
-// playwright-core, and axe-core.
+// enlace-host on a free loopback port, the tests' OpenID Connect provider
+// (tests/oidc/provider.mjs), Debian's Chromium through playwright-core, and
+// axe-core.
 
 import { createServer } from "node:http";
 import { spawn } from "node:child_process";
@@ -49,7 +50,7 @@ export function staticServer() {
   });
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -63,15 +64,25 @@ function freePort() {
 /**
  * Starts target/debug/enlace-host serve with a temp data dir, seeded, serving
  * web-demo/ at `/`; resolves when /healthz answers, with the demo tokens.
+ * `config`: the text of a TOML configuration file (`serve --config`), e.g.
+ * an `[oidc]` section; `port`: the port to listen on (known beforehand when
+ * the identity provider must know the page's redirect URI).
  */
-export async function startHost() {
+export async function startHost({ config, port } = {}) {
   const bin = join(ROOT, "target", "debug", "enlace-host");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: cargo build -p enlace-host`);
   const data = mkdtempSync(join(tmpdir(), "enlace-web-"));
-  const port = await freePort();
+  port ??= await freePort();
   const listen = `127.0.0.1:${port}`;
   const log = [];
-  const child = spawn(bin, ["serve", "--listen", listen, "--data", data, "--seed", "--web-root", WEB], {
+  const args = ["serve", "--listen", listen, "--data", data, "--seed", "--web-root", WEB];
+  let configDir;
+  if (config !== undefined) {
+    configDir = mkdtempSync(join(tmpdir(), "enlace-web-config-"));
+    writeFileSync(join(configDir, "host.toml"), config);
+    args.push("--config", join(configDir, "host.toml"));
+  }
+  const child = spawn(bin, args, {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -115,6 +126,54 @@ export async function startHost() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
       rmSync(data, { recursive: true, force: true });
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts the tests' OpenID Connect provider (tests/oidc/provider.mjs, panva's
+ * oidc-provider) on a free loopback port with `accounts` (account id ->
+ * claims) and the web client's `redirect` URI; `ttl`: the tokens' lifetime
+ * in seconds (600 unless told). Resolves with its issuer when it listens.
+ * Anyone may sign in as any account on its development login form (any
+ * password).
+ */
+export async function startProvider({ accounts, redirect, ttl }) {
+  const oidc = join(ROOT, "tests", "oidc");
+  if (!existsSync(join(oidc, "node_modules", "oidc-provider"))) throw new Error(`${oidc}/node_modules is missing: npm ci --prefix tests/oidc`);
+  const dir = mkdtempSync(join(tmpdir(), "enlace-oidc-"));
+  writeFileSync(join(dir, "accounts.json"), JSON.stringify(accounts));
+  const args = [join(oidc, "provider.mjs"), "--keys", join(dir, "keys.json"), "--accounts", join(dir, "accounts.json"), "--port", "0"];
+  for (const r of [redirect].flat()) args.push("--redirect", r);
+  if (ttl !== undefined) args.push("--ttl", String(ttl));
+  const child = spawn(process.execPath, args, { cwd: oidc, stdio: ["ignore", "pipe", "pipe"] });
+  const log = [];
+  child.stderr.on("data", (d) => log.push(String(d)));
+  const issuer = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the OIDC provider did not start:\n${log.join("")}`)), 30000);
+    child.stdout.on("data", (d) => {
+      log.push(String(d));
+      const m = /listening (\S+)/.exec(log.join(""));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the OIDC provider exited ${code}:\n${log.join("")}`));
+    });
+  });
+  return {
+    issuer,
+    log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

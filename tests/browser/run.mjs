@@ -1,14 +1,15 @@
 // The web demo in headless Debian Chromium (playwright-core), by clicks:
 // the high-risk-pregnancy referral loop standalone and against a real
-// enlace-host, reload, offline-then-online with a refused booking, error
-// display, the three languages, axe-core, and the measured figures.
+// enlace-host, reload, offline-then-online with a refused booking, staff
+// sign-in with the agency's OpenID Connect provider, error display, the
+// three languages, axe-core, and the measured figures.
 //
 // Run by `cargo xtask test-web` (and `cargo xtask test`), which builds the
 // browser package into web-demo/engine/ and the host first.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { staticServer, startHost, launch, openPage, axe, screenshot, record } from "./lib.mjs";
+import { staticServer, startHost, startProvider, freePort, launch, openPage, axe, screenshot, record } from "./lib.mjs";
 
 // A Monday morning in the clinic's zone (America/Mexico_City, 08:20), so the
 // standalone loop has hospital places the same day whatever day CI runs, and
@@ -690,6 +691,10 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
   try {
     const page = await openPage(fresh.context, `${host.url}/?lang=es`);
     await show(page, "#connect");
+    // This host has no [oidc] section: its sign_in operation answers 404, so
+    // the panel offers pasted tokens only.
+    await page.waitForSelector("#sign-in-area[data-sign-in=none]", { state: "attached" });
+    assert.equal(await page.locator("#sign-in").count(), 0, "no sign-in button for a host without an identity provider");
     const tokens = Object.entries(host.tokens).map(([l, tk]) => `${l}\t${tk}`).join("\n");
     await page.fill("#host-url", host.url);
     // A wrong token first: the host refuses it, said next to the tokens.
@@ -782,6 +787,178 @@ test("connected: the loop against a real enlace-host, then offline with a refuse
     await noSeriousViolations(page, "queued work");
     const ben = await host.api("clinic-clerk", "GET", "/v1/beneficiaries?text=MX-20000077");
     assert.equal(ben.body.length, 1, "the beneficiary registered offline reached the host");
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+    await host.stop();
+  }
+});
+
+/**
+ * Signs in on the provider's development login form (any password) from
+ * the connection panel, and waits for the page to come back and start.
+ */
+async function signInAs(page, hostUrl, login) {
+  await show(page, "#connect");
+  await page.waitForSelector("#sign-in");
+  await Promise.all([page.waitForURL((u) => !u.href.startsWith(hostUrl)), page.click("#sign-in")]);
+  await page.waitForSelector("input[name=login]");
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "any password");
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(hostUrl), { timeout: 20000 }), page.click("button[type=submit]")]);
+  await page.waitForSelector("body[data-ready=true]");
+}
+
+/** The host's `[oidc]` section for the tests' provider (the tenant `--seed` fills is `demo`). */
+function oidcConfig(issuer, extra = []) {
+  return [
+    "[oidc]",
+    `issuer = "${issuer}"`,
+    'audiences = ["urn:enlace:api"]',
+    'tenant = "demo"',
+    'client_id = "enlace-web"',
+    'scope = "openid enlace"',
+    'resource = "urn:enlace:api"',
+    ...extra,
+    "[oidc.actor]",
+    'user = "sub"',
+    'agency = "enlace_agency"',
+    'facility = "enlace_facility"',
+    'role = "enlace_role"',
+    "",
+  ].join("\n");
+}
+
+/** The demo's hospital coordinator (core/src/synth.rs demo_actors: HOSPITAL_AGENCY, facility_id(tier1)) as an account of the provider. */
+const COORDINATOR = { enlace_agency: "imss", enlace_facility: "F0004", enlace_role: "coordinator", name: "Jorge" };
+
+test("connected: a coordinator signs in with the agency's OIDC provider", async (t) => {
+  // The page's redirect URI names the host's port, and the host's
+  // configuration names the provider's issuer: the port comes first.
+  const port = await freePort();
+  const hostUrl = `http://127.0.0.1:${port}`;
+  const provider = await startProvider({
+    accounts: {
+      "coord.jorge": COORDINATOR,
+      // Claims that give no engine role: the host refuses to guess one.
+      "sin.rol": { enlace_agency: "imss", enlace_facility: "F0004", name: "Sin Rol" },
+    },
+    redirect: `${hostUrl}/`,
+  });
+  t.after(() => provider.stop());
+  const host = await startHost({ port, config: oidcConfig(provider.issuer) });
+  const fresh = await launch();
+  try {
+    // A referral waits in the hospital's worklist.
+    const sent = await host.api("clinic-clinician", "POST", "/v1/referrals", {
+      beneficiary: "MX-10000003", service: "obs-hr", destination: { facility: "F0004" }, priority: "urgent",
+      reason: { icd10: ["O14.1"], text: "Preeclampsia" },
+    });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const id = sent.body.events.find((e) => e.type === "referral_created").referral;
+
+    // Connected with a pasted token first; sign-in adds an identity to it.
+    const page = await openPage(fresh.context, `${host.url}/?lang=es`);
+    await show(page, "#connect");
+    await page.fill("#host-url", host.url);
+    await page.fill("#tokens", `clinic-clerk\t${host.tokens["clinic-clerk"]}`);
+    await Promise.all([page.waitForEvent("load"), page.click("#connect")]);
+    await page.waitForSelector("body[data-ready=true]");
+    assert.equal(await page.evaluate(() => window.enlace.backend.mode), "connected");
+    await show(page, "#connect");
+    await page.waitForSelector("#sign-in-area[data-sign-in=available]");
+    assert.equal(await page.textContent("#sign-in"), "Entrar con la cuenta de la institución");
+    await noSeriousViolations(page, "connection panel with sign-in");
+
+    await signInAs(page, host.url, "coord.jorge");
+    // The code is off the address bar; the host confirmed the person (`me`).
+    assert.doesNotMatch(page.url(), /[?&](code|state)=/);
+    const me = await page.evaluate(() => ({ label: window.enlace.identity.label, actor: window.enlace.identity.actor, labels: window.enlace.backend.identities.map((i) => i.label) }));
+    assert.deepEqual(me.actor, { agency: "imss", facility: "F0004", role: "coordinator", user: "coord.jorge" });
+    assert.equal(me.label, "Jorge");
+    assert.deepEqual(me.labels.sort(), ["Jorge", "clinic-clerk"]);
+    assert.match(await page.textContent("#signed-in"), /coord\.jorge/);
+    // The coordinator's worklist, from the host, with the waiting referral.
+    await page.waitForSelector(`#worklist [role=row][data-referral="${id}"]`);
+    await screenshot(page, "signed-in-worklist");
+    await noSeriousViolations(page, "signed-in worklist");
+    // What the person may do is the engine's answer: accept, as coord.jorge.
+    await page.click(`#worklist [role=row][data-referral="${id}"] a`);
+    await referralStatus(page, id, "requested");
+    await page.click("#accept");
+    await referralStatus(page, id, "accepted");
+    const trail = await host.api("auditor", "GET", `/v1/audit?referral=${id}`);
+    assert.equal(trail.status, 200);
+    const accepted = trail.body.find((e) => e.command === "accept_referral");
+    assert.equal(accepted?.actor.user, "coord.jorge", JSON.stringify(trail.body.map((e) => [e.command, e.actor])));
+
+    // The access token is kept for this tab only (sessionStorage), and a
+    // reload keeps the session.
+    const stored = await page.evaluate(() => ({ local: JSON.stringify({ ...localStorage }), session: sessionStorage.getItem("enlace-sign-in") }));
+    const token = JSON.parse(stored.session).token;
+    assert.ok(token.split(".").length === 3, "the provider's JWT access token");
+    assert.ok(!stored.local.includes(token), "no access token in localStorage");
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    assert.equal(await page.evaluate(() => window.enlace.identity.label), "Jorge");
+    await show(page, "#connect");
+    assert.match(await page.textContent("#signed-in-as"), /coord\.jorge/);
+
+    // Sign-out forgets the token: the pasted identity stays.
+    await Promise.all([page.waitForEvent("load"), page.click("#sign-out")]);
+    await page.waitForSelector("body[data-ready=true]");
+    assert.deepEqual(await page.evaluate(() => window.enlace.backend.identities.map((i) => i.label)), ["clinic-clerk"]);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("enlace-sign-in")), null);
+    assert.equal(await page.locator("#signed-in").count(), 0);
+
+    // Claims with no engine role: the host refuses (403 identity_not_mapped),
+    // said in the page's language; nothing else changes.
+    await signInAs(page, host.url, "sin.rol");
+    const refusal = page.locator("#main form .outcome.error");
+    await refusal.waitFor();
+    assert.equal(await refusal.getAttribute("data-code"), "identity_not_mapped");
+    assert.equal(
+      await refusal.textContent(),
+      "Su cuenta de la institución no indica un rol ni una institución en Enlace: pida a la administración de la institución que se los asigne.",
+    );
+    assert.deepEqual(await page.evaluate(() => window.enlace.backend.identities.map((i) => i.label)), ["clinic-clerk"]);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("enlace-sign-in")), null);
+    await screenshot(page, "sign-in-refused");
+    await noSeriousViolations(page, "sign-in refused");
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await fresh.close();
+    await host.stop();
+  }
+});
+
+test("connected: an expired sign-in is offered again", async (t) => {
+  const port = await freePort();
+  const hostUrl = `http://127.0.0.1:${port}`;
+  // Short-lived tokens, and no leeway at the host: the token expires during the test.
+  const provider = await startProvider({ accounts: { "coord.jorge": COORDINATOR }, redirect: `${hostUrl}/`, ttl: 15 });
+  t.after(() => provider.stop());
+  const host = await startHost({ port, config: oidcConfig(provider.issuer, ["leeway_seconds = 0"]) });
+  const fresh = await launch();
+  try {
+    const page = await openPage(fresh.context, `${host.url}/?lang=es`);
+    await signInAs(page, host.url, "coord.jorge");
+    assert.equal(await page.evaluate(() => window.enlace.identity.actor.user), "coord.jorge");
+    const exp = await page.evaluate(() => JSON.parse(atob(JSON.parse(sessionStorage.getItem("enlace-sign-in")).token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 1500));
+    // The host answers token_expired: the page forgets the token and offers to sign in again.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    const banner = page.locator("#sign-in-expired");
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /Su sesión venció: vuelva a entrar\./);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("enlace-sign-in")), null);
+    await noSeriousViolations(page, "sign-in expired");
+    // The provider still knows the person: no form, straight back, signed in.
+    await Promise.all([page.waitForResponse((r) => r.url().startsWith(`${hostUrl}/?code=`), { timeout: 20000 }), page.click("#sign-in-again")]);
+    await page.waitForSelector("body[data-ready=true] #signed-in");
+    assert.equal(await page.evaluate(() => window.enlace.identity.actor.user), "coord.jorge");
+    assert.equal(await page.locator("#sign-in-expired").count(), 0);
     assert.deepEqual(page.errors, []);
   } finally {
     await fresh.close();

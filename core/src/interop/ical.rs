@@ -441,6 +441,32 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The beneficiaries a calendar written here names: staff calendars sum an
+/// appointment up as `service: beneficiary` (see `vevent`), so the
+/// record of who read what (`crate::disclosure`) reads them back from the
+/// text, unfolded and unescaped. A summary without an identifier after its
+/// last `": "` (a beneficiary's own calendar) names nobody.
+pub fn summary_beneficiaries(text: &str) -> Vec<String> {
+    let unfolded = text.replace("\r\n ", "");
+    unfolded
+        .lines()
+        .filter_map(|l| l.strip_prefix("SUMMARY:"))
+        .filter_map(|s| s.rsplit_once(": ").map(|(_, id)| id))
+        .map(|id| {
+            let mut out = String::with_capacity(id.len());
+            let mut chars = id.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next()),
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .filter(|id| crate::validate::code("beneficiary", id).is_ok())
+        .collect()
+}
+
 /// Appends a content line folded at 75 octets (RFC 5545 §3.1) and CRLF.
 /// Folds fall between characters, never inside a UTF-8 sequence; each
 /// continuation line starts with one space, which counts in its 75.

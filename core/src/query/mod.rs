@@ -514,9 +514,7 @@ pub fn query(
             after,
             limit,
         } => {
-            if actor.role != Role::Auditor {
-                return Err(Error::not_permitted(actor.role, "read the audit trail"));
-            }
+            crate::access::auditor(actor, "read the audit trail")?;
             let limit = audit_page(*limit);
             let entries = journal
                 .entries

@@ -268,8 +268,15 @@ async fn calendar(
 async fn ask(app: &App, headers: &HeaderMap, q: Query) -> Result<Answer, ApiError> {
     let principal = authenticate(app, headers).await?;
     let tenant = tenant_of(app, &principal)?.clone();
-    match tenant.writer.query(principal.actor, q).await {
-        Reply::Answer(a) => Ok(a),
+    match tenant
+        .writer
+        .query(principal.actor.clone(), q.clone())
+        .await
+    {
+        Reply::Answer(a) => {
+            super::record_read(&tenant, &principal, &q, &a).await?;
+            Ok(a)
+        }
         other => Err(reply_error(other)),
     }
 }

@@ -361,6 +361,39 @@ async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiE
             "issuer": app.sign_in.as_ref().filter(|_| principal.token_id.is_none()).map(|v| v.config().issuer.clone()),
         }))
         .into_response()),
+        Op::Reads => {
+            enlace_core::disclosure::read_log_reader(&principal.actor)
+                .map_err(|e| ApiError::refused(e.into()))?;
+            let q = query_object(route, &query_string)?;
+            let beneficiary = q
+                .get("beneficiary")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if !(1..=64).contains(&beneficiary.len()) {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "`beneficiary` is an identifier of 1 to 64 bytes",
+                )
+                .with("parameter", "beneficiary"));
+            }
+            let after = q.get("after").and_then(Value::as_i64).unwrap_or(0);
+            let limit = q
+                .get("limit")
+                .and_then(Value::as_u64)
+                .unwrap_or(100)
+                .clamp(1, 1000) as u32;
+            let subjects = enlace_core::disclosure::subjects_of(&beneficiary).to_vec();
+            let items = tokio::task::spawn_blocking(move || tenant.reads.of(&subjects, after, limit))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .map_err(|e| {
+                    tracing::error!(error = %format!("{e:#}"), "reading the record of reads failed");
+                    ApiError::unavailable("read_log_unavailable", "the record of reads cannot be read")
+                })?;
+            let next = items.last().map_or(after, |r| r.seq);
+            Ok(axum::Json(json!({"items": items, "next": next})).into_response())
+        }
         Op::Feed => {
             let q = query_object(route, &query_string)?;
             let after = q.get("after").and_then(Value::as_u64).unwrap_or(0);
@@ -378,8 +411,13 @@ async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiE
             let value = Value::Object(obj);
             let query: enlace_core::Query = serde_json::from_value(value)
                 .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?;
-            match tenant.writer.query(principal.actor, query).await {
+            match tenant
+                .writer
+                .query(principal.actor.clone(), query.clone())
+                .await
+            {
                 Reply::Answer(a) => {
+                    record_read(&tenant, &principal, &query, &a).await?;
                     let mut v =
                         serde_json::to_value(a).map_err(|e| ApiError::internal(e.to_string()))?;
                     let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
@@ -635,53 +673,100 @@ struct FeedItem<'a> {
     events: Vec<&'a enlace_core::Event>,
 }
 
+/// Records that the answer `a` to `query` showed people to `principal`,
+/// before it is sent: an answer whose read cannot be recorded is not sent.
+pub(crate) async fn record_read(
+    tenant: &Tenant,
+    principal: &Principal,
+    query: &enlace_core::Query,
+    a: &enlace_core::Answer,
+) -> Result<(), ApiError> {
+    let subjects = enlace_core::disclosure::disclosed(query, a);
+    let query = serde_json::to_string(query).unwrap_or_default();
+    store_read(tenant, principal, query, subjects).await
+}
+
+async fn store_read(
+    tenant: &Tenant,
+    principal: &Principal,
+    query: String,
+    subjects: Vec<String>,
+) -> Result<(), ApiError> {
+    tenant
+        .reads
+        .record(&principal.actor, query, subjects)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %format!("{e:#}"), "a read could not be recorded");
+            ApiError::unavailable(
+                "read_log_unavailable",
+                "the record of reads cannot be written, so nothing is shown; try again",
+            )
+        })
+}
+
 async fn feed(
     tenant: Arc<Tenant>,
     principal: Principal,
     after: u64,
     limit: usize,
 ) -> Result<Response, ApiError> {
-    let body = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        // Only entries the visibility index has folded are served, so an
-        // entry is never judged (and skipped) before the index knows it.
-        let head = tenant
-            .writer
-            .shared
-            .visibility
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .seq();
-        let window = FEED_SCAN.min(head.saturating_sub(after));
-        let entries = tenant
-            .read_after(after, window)
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
-        let vis = tenant
-            .writer
-            .shared
-            .visibility
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        let mut items = Vec::new();
-        let mut next = after;
-        for e in entries.iter().filter(|e| e.seq <= head) {
-            if items.len() >= limit {
-                break;
+    let (t, p) = (tenant.clone(), principal.clone());
+    let (body, subjects) =
+        tokio::task::spawn_blocking(move || -> Result<(Value, Vec<String>), ApiError> {
+            // Only entries the visibility index has folded are served, so an
+            // entry is never judged (and skipped) before the index knows it.
+            let head = tenant
+                .writer
+                .shared
+                .visibility
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .seq();
+            let window = FEED_SCAN.min(head.saturating_sub(after));
+            let entries = tenant
+                .read_after(after, window)
+                .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+            let vis = tenant
+                .writer
+                .shared
+                .visibility
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut items = Vec::new();
+            let mut next = after;
+            for e in entries.iter().filter(|e| e.seq <= head) {
+                if items.len() >= limit {
+                    break;
+                }
+                next = e.seq;
+                let events = vis.visible_events(&principal.actor, e);
+                if !events.is_empty() {
+                    items.push(FeedItem {
+                        seq: e.seq,
+                        at: e.at,
+                        command: &e.command,
+                        events,
+                    });
+                }
             }
-            next = e.seq;
-            let events = vis.visible_events(&principal.actor, e);
-            if !events.is_empty() {
-                items.push(FeedItem {
-                    seq: e.seq,
-                    at: e.at,
-                    command: &e.command,
-                    events,
-                });
-            }
-        }
-        Ok(json!({"items": items, "next": next, "head": head}))
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+            let subjects = enlace_core::disclosure::disclosed_by_events(
+                items.iter().flat_map(|i| i.events.iter().copied()),
+            );
+            Ok((
+                json!({"items": items, "next": next, "head": head}),
+                subjects,
+            ))
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    store_read(
+        &t,
+        &p,
+        json!({"type": "events", "after": after}).to_string(),
+        subjects,
+    )
+    .await?;
     Ok(axum::Json(body).into_response())
 }
 

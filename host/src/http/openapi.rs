@@ -139,7 +139,7 @@ fn field_schema(schemas: &Map<String, Value>, r: &Route, p: &Param) -> Value {
     let source = match r.op {
         Op::Command { ty, .. } => Some(variant(schemas, &request_enum(schemas, "Command"), ty)),
         Op::Query { ty } => Some(variant(schemas, &request_enum(schemas, "Query"), ty)),
-        Op::Feed | Op::Me => None,
+        Op::Feed | Op::Me | Op::Reads => None,
     };
     match source {
         Some(v) => v["properties"]
@@ -147,7 +147,9 @@ fn field_schema(schemas: &Map<String, Value>, r: &Route, p: &Param) -> Value {
             .cloned()
             .unwrap_or_else(|| panic!("{}: the engine has no field `{}`", r.id, p.field)),
         // The feed's cursor and page size (`http::feed`): any u64, the
-        // page size clamped to 1..=1000.
+        // page size clamped to 1..=1000; the beneficiary of the record of
+        // reads (`http::reads`), any identifier.
+        None if p.ty == Ty::Str => json!({"type": "string", "minLength": 1, "maxLength": 64}),
         None => json!({"type": "integer", "format": "uint64", "minimum": 0}),
     }
 }
@@ -380,6 +382,13 @@ fn operation(schemas: &Map<String, Value>, r: &Route) -> Value {
             }),
             QUERY_ERRORS,
         ),
+        Op::Reads => (
+            json!({
+                "description": "Reads of the beneficiary after the cursor, oldest first: pass `next` as `after` for the next page.",
+                "content": json_content(schema_ref("ReadsPage")),
+            }),
+            QUERY_ERRORS,
+        ),
     };
     op["parameters"] = Value::Array(params);
     if let Some(d) = relations(r.id) {
@@ -430,6 +439,29 @@ fn host_schemas(s: &mut Map<String, Value>) {
                 "issuer": {"type": ["string", "null"], "description": "The identity provider the person signed in with; null for CLI tokens."},
             },
             "required": ["tenant", "actor", "token_id", "issuer"],
+            "additionalProperties": false,
+        }),
+    );
+    s.insert(
+        "ReadsPage".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "seq": {"type": "integer", "format": "int64"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "actor": schema_ref("Actor"),
+                        "query": {"description": "The query as the engine received it, or `{\"type\": \"events\"}` for the event feed."},
+                        "subjects": {"type": "array", "items": {"type": "string"}, "description": "Every beneficiary the answer showed (a FHIR Patient the answer only pointed to as `Patient/<id>`)."},
+                    },
+                    "required": ["seq", "at", "actor", "query", "subjects"],
+                    "additionalProperties": false,
+                }},
+                "next": {"type": "integer", "format": "int64", "minimum": 0},
+            },
+            "required": ["items", "next"],
             "additionalProperties": false,
         }),
     );

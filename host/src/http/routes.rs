@@ -95,6 +95,8 @@ pub enum Op {
     Feed,
     /// Who the token speaks for.
     Me,
+    /// The record of reads of a beneficiary (`crate::reads`).
+    Reads,
 }
 
 /// One route of the API.
@@ -725,6 +727,33 @@ pub static ROUTES: &[Route] = &[
                 "limit",
                 Ty::Int,
                 "Most entries returned (default 100, at most 1000).",
+            ),
+        ],
+        example: None,
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/audit/reads",
+        id: "audit_reads",
+        tag: "audit",
+        summary: "Who was shown a beneficiary's data, when, and by which query (auditors only).",
+        op: Op::Reads,
+        path_params: &[],
+        query_params: &[
+            req(
+                "beneficiary",
+                Ty::Str,
+                "The beneficiary's id (its FHIR Patient is searched too).",
+            ),
+            opt(
+                "after",
+                Ty::Int,
+                "Cursor: the `next` of the previous page (0 to start).",
+            ),
+            opt(
+                "limit",
+                Ty::Int,
+                "Most reads returned (default 100, at most 1000).",
             ),
         ],
         example: None,

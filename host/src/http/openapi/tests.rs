@@ -233,7 +233,7 @@ fn engine_routes_name_their_command_or_query() {
                 assert_eq!(op.get("x-enlace-body").and_then(Value::as_str), wrap);
             }
             Op::Query { ty } => assert_eq!(op["x-enlace-query"], ty, "{}", r.path),
-            Op::Feed | Op::Me => assert!(op.get("x-enlace-command").is_none()),
+            Op::Feed | Op::Me | Op::Reads => assert!(op.get("x-enlace-command").is_none()),
         }
     }
 }
