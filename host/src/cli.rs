@@ -312,11 +312,15 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()?;
     rt.block_on(async move {
         let running = crate::server::start(&config, factory).await?;
-        println!("enlace-host listening on http://{}", running.addr);
         println!(
-            "  engine: {:?}; data: {}; web demo: http://{}/",
+            "enlace-host listening on {}://{}",
+            running.scheme, running.addr
+        );
+        println!(
+            "  engine: {:?}; data: {}; web demo: {}://{}/",
             config.engine,
             config.data.display(),
+            running.scheme,
             running.addr
         );
         if !demo.is_empty() {

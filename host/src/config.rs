@@ -14,6 +14,8 @@
 //! log_format = "text"             # or "json"
 //! fuel_per_call = 2000000000      # optional bound on each engine call
 //! cors_origins = ["https://portal.agency.example"]  # pages of other origins allowed to call the API
+//! tls_cert = "/etc/enlace/fullchain.pem"  # serve HTTPS with this chain and key (PEM);
+//! tls_key = "/etc/enlace/privkey.pem"     # SIGHUP reads them again after a renewal
 //!
 //! [oidc]                          # staff sign-in with the agency's provider (see oidc.rs)
 //! issuer = "https://login.agency.example/realms/salud"
@@ -88,6 +90,11 @@ pub struct Config {
     /// Staff sign-in with the agency's OpenID Connect provider. None: only
     /// the CLI's bearer tokens.
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// HTTPS: the certificate chain (PEM) served, with `tls_key`. None:
+    /// plain HTTP (127.0.0.1, or behind the agency's TLS proxy).
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -106,6 +113,8 @@ impl Default for Config {
             fuel_per_call: None,
             cors_origins: Vec::new(),
             oidc: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -142,6 +151,8 @@ impl Config {
                     self.snapshot_every = v.parse().with_context(|| bad("not a number"))?;
                 }
                 "ENLACE_LOG" => self.log = v,
+                "ENLACE_TLS_CERT" => self.tls_cert = Some(v.into()),
+                "ENLACE_TLS_KEY" => self.tls_key = Some(v.into()),
                 "ENLACE_FUEL_PER_CALL" => {
                     self.fuel_per_call = Some(v.parse().with_context(|| bad("not a number"))?);
                 }
@@ -174,6 +185,9 @@ impl Config {
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("tls_cert and tls_key go together: name both files, or neither for plain HTTP");
+        }
         for o in &self.cors_origins {
             let (scheme, rest) = o.split_once("://").unwrap_or(("", ""));
             if !matches!(scheme, "http" | "https")
@@ -188,9 +202,32 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The certificate and key files when HTTPS is configured.
+    pub fn tls(&self) -> Option<crate::tls::Files> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_files_go_together() {
+        let mut c = Config::default();
+        c.apply_env([("ENLACE_TLS_CERT".to_owned(), "/etc/c.pem".to_owned())])
+            .unwrap_err();
+        c.apply_env([("ENLACE_TLS_KEY".to_owned(), "/etc/k.pem".to_owned())])
+            .unwrap();
+        assert_eq!(c.tls().unwrap().key, PathBuf::from("/etc/k.pem"));
+    }
 
     #[test]
     fn file_then_environment() {

@@ -22,3 +22,4 @@ pub mod server;
 pub mod snapshot;
 pub mod tenant;
 pub mod test_clock;
+pub mod tls;

@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 pub struct Running {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
+    /// `https` when serving TLS, else `http`.
+    pub scheme: &'static str,
     pub tenants: Arc<Tenants>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -35,15 +37,6 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
             .await
             .context("loading tenants")??;
     let tenants = Arc::new(tenants);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    // Answers go out as soon as they are written: an answer waits for its
-    // commit already, it should not wait for Nagle's timer as well.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let mut app = App::new(registry, tenants.clone(), config.max_body_bytes);
     if let Some(oidc) = &config.oidc {
         if tenants.get(&oidc.tenant).is_none() {
@@ -61,15 +54,63 @@ pub async fn start(config: &Config, factory: BackendFactory) -> Result<Running> 
         None => router,
     };
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
+    // Answers go out as soon as they are written: an answer waits for its
+    // commit already, it should not wait for Nagle's timer as well.
+    let (addr, task) = match config.tls() {
+        None => {
+            if !config.listen.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %config.listen,
+                    "plain HTTP on an address other machines reach: set tls_cert and tls_key, or keep the host behind a TLS proxy"
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            let addr = listener.local_addr()?;
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let task = tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+            });
+            (addr, task)
+        }
+        Some(files) => {
+            use axum_server::accept::{TcpConfigAcceptor, TcpSocketConfig};
+            let tls = crate::tls::load(&files).await?;
+            crate::tls::reload_on_hangup(tls.clone(), files);
+            let listener = std::net::TcpListener::bind(config.listen)
+                .with_context(|| format!("binding {}", config.listen))?;
+            listener.set_nonblocking(true)?;
+            let addr = listener.local_addr()?;
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
                 let _ = rx.await;
-            })
-            .await
-    });
+                // In-flight requests finish; no deadline, as for plain HTTP.
+                stopping.graceful_shutdown(None);
+            });
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(TcpConfigAcceptor::new(TcpSocketConfig::new().nodelay(true)));
+            let server = axum_server::from_tcp(listener)?
+                .acceptor(acceptor)
+                .handle(handle);
+            let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+            (addr, task)
+        }
+    };
     Ok(Running {
         addr,
+        scheme: if config.tls().is_some() {
+            "https"
+        } else {
+            "http"
+        },
         tenants,
         shutdown: Some(tx),
         task,

@@ -327,21 +327,6 @@ async fn a_host_without_a_provider_says_so_and_refuses_jwts() {
         .unwrap()
         .replace("tenant = \"demo\"", "tenant = \"nadie\"");
     std::fs::write(&cfg, text).unwrap();
-    let out = Command::new(common::BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--engine",
-            &common::engine(),
-        ])
-        .arg("--data")
-        .arg(&data)
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = common::serve_refused(&data, &cfg);
     assert!(stderr.contains("\"nadie\" is not a tenant"), "{stderr}");
 }

@@ -73,6 +73,25 @@ pub fn token(
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// Runs `serve` with the config file `config`, expecting it to refuse to
+/// start; returns what it wrote to standard error.
+pub fn serve_refused(data: &Path, config: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--engine", &engine()])
+        .arg("--data")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run enlace-host");
+    assert!(
+        !out.status.success(),
+        "serve started with {}",
+        config.display()
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A running server process.
 #[derive(Debug)]
 pub struct Server {
