@@ -44,6 +44,14 @@ pub fn disclosed(query: &Query, answer: &Answer) -> Vec<String> {
             out.extend(ical::summary_beneficiaries(text));
         }
         Answer::Beneficiaries(list) => out.extend(list.iter().map(|b| b.id.clone())),
+        // Reference data, places and counts: nobody in them (and these are
+        // the answers asked most, so they are not walked).
+        Answer::Facilities(_)
+        | Answer::Services(_)
+        | Answer::Agendas(_)
+        | Answer::FreeSlots(_)
+        | Answer::Utilization(_)
+        | Answer::Verification(_) => {}
         other => {
             if let Ok(v) = serde_json::to_value(other) {
                 beneficiary_fields(&v, &mut out);

@@ -377,12 +377,8 @@ async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiE
                 )
                 .with("parameter", "beneficiary"));
             }
-            let after = q.get("after").and_then(Value::as_i64).unwrap_or(0);
-            let limit = q
-                .get("limit")
-                .and_then(Value::as_u64)
-                .unwrap_or(100)
-                .clamp(1, 1000) as u32;
+            let (after, limit) = page(&q);
+            let (after, limit) = (after as i64, limit as u32);
             let subjects = enlace_core::disclosure::subjects_of(&beneficiary).to_vec();
             let items = tokio::task::spawn_blocking(move || tenant.reads.of(&subjects, after, limit))
                 .await
@@ -395,14 +391,8 @@ async fn handle(app: &App, route: &Route, req: Request) -> Result<Response, ApiE
             Ok(axum::Json(json!({"items": items, "next": next})).into_response())
         }
         Op::Feed => {
-            let q = query_object(route, &query_string)?;
-            let after = q.get("after").and_then(Value::as_u64).unwrap_or(0);
-            let limit = q
-                .get("limit")
-                .and_then(Value::as_u64)
-                .unwrap_or(100)
-                .clamp(1, 1000) as usize;
-            feed(tenant, principal, after, limit).await
+            let (after, limit) = page(&query_object(route, &query_string)?);
+            feed(tenant, principal, after, limit as usize).await
         }
         Op::Query { ty } => {
             let mut obj = query_object(route, &query_string)?;
@@ -673,6 +663,14 @@ struct FeedItem<'a> {
     events: Vec<&'a enlace_core::Event>,
 }
 
+/// The cursor and page size of a paged route (`routes::AFTER`,
+/// `routes::LIMIT`): from 0, 100 a page, at most 1000.
+fn page(q: &Map<String, Value>) -> (u64, u64) {
+    let after = q.get("after").and_then(Value::as_u64).unwrap_or(0);
+    let limit = q.get("limit").and_then(Value::as_u64).unwrap_or(100);
+    (after, limit.clamp(1, 1000))
+}
+
 /// Records that the answer `a` to `query` showed people to `principal`,
 /// before it is sent: an answer whose read cannot be recorded is not sent.
 pub(crate) async fn record_read(
@@ -682,16 +680,21 @@ pub(crate) async fn record_read(
     a: &enlace_core::Answer,
 ) -> Result<(), ApiError> {
     let subjects = enlace_core::disclosure::disclosed(query, a);
-    let query = serde_json::to_string(query).unwrap_or_default();
-    store_read(tenant, principal, query, subjects).await
+    store_read(tenant, principal, || serde_json::to_string(query), subjects).await
 }
 
+/// Records a read of `subjects`; the query's text is made only when
+/// somebody was shown.
 async fn store_read(
     tenant: &Tenant,
     principal: &Principal,
-    query: String,
+    query: impl FnOnce() -> serde_json::Result<String>,
     subjects: Vec<String>,
 ) -> Result<(), ApiError> {
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    let query = query().unwrap_or_default();
     tenant
         .reads
         .record(&principal.actor, query, subjects)
@@ -763,7 +766,7 @@ async fn feed(
     store_read(
         &t,
         &p,
-        json!({"type": "events", "after": after}).to_string(),
+        || Ok(json!({"type": "events", "after": after}).to_string()),
         subjects,
     )
     .await?;

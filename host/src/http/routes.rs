@@ -80,6 +80,19 @@ const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Param {
     }
 }
 
+/// The cursor of a paged route (the event feed, the record of reads).
+const AFTER: Param = opt(
+    "after",
+    Ty::Int,
+    "Cursor: the `next` of the previous page (0 to start).",
+);
+/// The page size of a paged route.
+const LIMIT: Param = opt(
+    "limit",
+    Ty::Int,
+    "Most items returned (default 100, at most 1000).",
+);
+
 /// What a route does.
 #[derive(Debug, Clone, Copy)]
 pub enum Op {
@@ -717,18 +730,7 @@ pub static ROUTES: &[Route] = &[
         summary: "The caller's event feed: committed events this actor may see, after a cursor.",
         op: Op::Feed,
         path_params: &[],
-        query_params: &[
-            opt(
-                "after",
-                Ty::Int,
-                "Cursor: the `next` of the previous page (0 to start).",
-            ),
-            opt(
-                "limit",
-                Ty::Int,
-                "Most entries returned (default 100, at most 1000).",
-            ),
-        ],
+        query_params: &[AFTER, LIMIT],
         example: None,
     },
     Route {
@@ -745,16 +747,8 @@ pub static ROUTES: &[Route] = &[
                 Ty::Str,
                 "The beneficiary's id (its FHIR Patient is searched too).",
             ),
-            opt(
-                "after",
-                Ty::Int,
-                "Cursor: the `next` of the previous page (0 to start).",
-            ),
-            opt(
-                "limit",
-                Ty::Int,
-                "Most reads returned (default 100, at most 1000).",
-            ),
+            AFTER,
+            LIMIT,
         ],
         example: None,
     },
