@@ -22,6 +22,8 @@ pub mod disclosure;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "exchange")]
+pub mod exchange;
 pub mod facility;
 pub mod interop;
 pub mod journal;

@@ -15,9 +15,8 @@
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use ed25519_dalek::SigningKey;
+use enlace_core::exchange::Signer;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The key file of a data folder when none is named.
@@ -25,9 +24,10 @@ pub fn default_file(data: &Path) -> PathBuf {
     data.join("keys").join("agency.jwk")
 }
 
-/// An agency's Ed25519 key pair.
+/// An agency's Ed25519 key pair: core's signer, which seals what the host
+/// sends (`enlace_core::exchange::seal`).
 pub struct AgencyKey {
-    signing: SigningKey,
+    signer: Signer,
 }
 
 impl std::fmt::Debug for AgencyKey {
@@ -43,22 +43,24 @@ impl AgencyKey {
     /// The key pair of a 32-byte private key (RFC 8032's seed).
     pub fn from_seed(seed: [u8; 32]) -> Self {
         AgencyKey {
-            signing: SigningKey::from_bytes(&seed),
+            signer: Signer::from_seed(&seed).expect("a seed of 32 bytes"),
         }
     }
 
     /// The public key, 32 bytes.
     pub fn public(&self) -> [u8; 32] {
-        self.signing.verifying_key().to_bytes()
+        self.signer.public()
     }
 
-    /// The RFC 7638 thumbprint of the public key: base64url of the SHA-256
-    /// of `{"crv":"Ed25519","kty":"OKP","x":"…"}` (members in this order, no
-    /// spaces), as RFC 8037 §A.3 computes it.
+    /// The key's id: the RFC 7638 thumbprint of the public key (RFC 8037
+    /// §A.3), the same for whoever computes it from the public key alone.
     pub fn kid(&self) -> String {
-        let x = B64.encode(self.public());
-        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        B64.encode(Sha256::digest(canonical.as_bytes()))
+        self.signer.kid().to_owned()
+    }
+
+    /// Core's signer of this key, for sealing records.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     /// The public JWK: what other agencies put in their trust lists.
@@ -76,7 +78,7 @@ impl AgencyKey {
     /// The private JWK, as the key file holds it.
     fn private_jwk(&self) -> Value {
         let mut jwk = self.public_jwk();
-        jwk["d"] = json!(B64.encode(self.signing.to_bytes()));
+        jwk["d"] = json!(B64.encode(self.signer.seed()));
         jwk
     }
 

@@ -8,6 +8,8 @@
 //! journal head hash. Run with `UPDATE_EXPECT=1` to rewrite expected files
 //! after an intended change, then review the diff.
 
+pub mod exchange;
+
 use enlace_core::synth::{self, Spec};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

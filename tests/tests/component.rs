@@ -176,3 +176,53 @@ fn component_rebuilt_from_the_journal_continues_like_native() {
     }
     assert_eq!(component.head(), native.head());
 }
+
+/// The `exchange` interface of the component as a seal face: seals only
+/// (the component reads no JSON; see the WIT).
+struct ComponentSeals(enlace_host::component::ComponentExchange);
+
+impl enlace_tests::exchange::SealFace for ComponentSeals {
+    fn reads_records(&self) -> bool {
+        false
+    }
+    fn canonical(&mut self, _: &str) -> Result<Vec<u8>, enlace_core::ErrorBody> {
+        unreachable!("the component does not read records")
+    }
+    fn seal(&mut self, seed: &[u8], payload: &[u8]) -> Result<String, enlace_core::ErrorBody> {
+        self.0
+            .seal_record(seed, payload)
+            .expect("the component trapped")
+    }
+    fn verify(
+        &mut self,
+        trust: &str,
+        seal: &str,
+        payload: &[u8],
+        at: &str,
+    ) -> Result<(Value, Option<Value>), enlace_core::ErrorBody> {
+        let trust = enlace_core::exchange::TrustList::from_json(trust).map_err(|e| e.to_body())?;
+        let at = at.parse().expect("vector instants are RFC 3339");
+        let signer = self
+            .0
+            .verify_seal(&trust, seal, payload, at)
+            .expect("the component trapped")?;
+        Ok((serde_json::to_value(signer).unwrap(), None))
+    }
+}
+
+#[test]
+fn the_component_passes_the_golden_vectors_of_signed_exchange() {
+    let path = enlace_tests::exchange::vectors_path();
+    let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut face = ComponentSeals(runtime().exchange().unwrap());
+    let failures = enlace_tests::exchange::check(&mut face, &vectors);
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Digests are the same bytes as core's.
+    for v in vectors["sealed"].as_array().unwrap() {
+        let payload = v["payload"].as_str().unwrap().as_bytes();
+        assert_eq!(
+            face.0.record_digest(payload).unwrap(),
+            enlace_core::exchange::digest(payload)
+        );
+    }
+}

@@ -5,11 +5,16 @@
 //! - `component` (wasm32-unknown-unknown + wit-bindgen, encoded with
 //!   wit-component): a WIT component with no imports, for wasmtime and any
 //!   component host.
+//! - `seal` (wasm32-unknown-unknown + wasm-bindgen): the browser's small
+//!   second package, signed exchange only (canonical records, seals and
+//!   their verification), loaded by pages that show other agencies' records.
 //!
 //! This crate only converts: every decision is enlace-core's.
 
 #[cfg(all(feature = "browser", feature = "component"))]
 compile_error!("build one face at a time: --features browser or --features component");
+#[cfg(all(feature = "seal", any(feature = "browser", feature = "component")))]
+compile_error!("the seal package is a face of its own: --features seal alone");
 
 #[cfg(all(feature = "browser", target_arch = "wasm32"))]
 mod browser;
@@ -25,3 +30,6 @@ pub mod typescript;
 
 #[cfg(feature = "component")]
 mod component;
+
+#[cfg(all(feature = "seal", target_arch = "wasm32"))]
+mod seal;

@@ -23,6 +23,8 @@ pub const GZIP_BUDGET: u64 = 300 * 1000;
 const PROFILE: &str = "wasm-release";
 /// Base name of the package files: `enlace.js`, `enlace_bg.wasm`, `enlace.d.ts`.
 const OUT_NAME: &str = "enlace";
+/// Base name of the seal package's files (`dist/web/seal/enlace_seal.js`).
+const SEAL_NAME: &str = "enlace_seal";
 
 /// The sizes of a built `.wasm`.
 #[derive(Debug, Clone, Copy)]
@@ -78,12 +80,35 @@ pub fn build(root: &Path) -> Result<Sizes> {
     Ok(sizes)
 }
 
-/// Builds the browser package into `dist/web/` and prints its sizes.
+/// Builds the browser package into `dist/web/` and prints its sizes; then
+/// the seal package into `dist/web/seal/`.
 fn build_package(root: &Path) -> Result<Sizes> {
     let started = Instant::now();
+    let out = out_dir(root);
+    compile_and_bind(root, "browser", &out, OUT_NAME)?;
+    std::fs::write(out.join("package.json"), package_json()).context("writing package.json")?;
+    std::fs::copy(root.join("wasm/web/README.md"), out.join("README.md"))
+        .context("copying wasm/web/README.md")?;
+    build_seal(root)?;
+    let sizes = measure(&out.join(format!("{OUT_NAME}_bg.wasm")))?;
+    println!(
+        "browser package: {} in {:.1} s\n  {OUT_NAME}_bg.wasm: raw {}, gzip {} (budget: gzip <= {})",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        kb(sizes.raw),
+        kb(sizes.gzip),
+        kb(GZIP_BUDGET),
+    );
+    Ok(sizes)
+}
+
+/// `cargo build` of enlace-wasm with one browser `feature` (opt-level "z",
+/// the size profile), then wasm-bindgen into a fresh `out` folder as
+/// `OUT_NAME.js` and `OUT_NAME_bg.wasm`.
+fn compile_and_bind(root: &Path, feature: &str, out: &Path, out_name: &str) -> Result<()> {
     setup::ensure_rust_target(setup::WASM_TARGET)?;
     run(cargo(root)
-        // Only for this face: opt-level "z" instead of the profile's "s".
+        // Only for the browser: opt-level "z" instead of the profile's "s".
         // Measured on the engine: 8 % smaller gzipped (387 -> 358 KB), about
         // 40 % slower per call in Node (booking 18 -> 26 µs): download size
         // matters more to a page than microseconds per click.
@@ -99,49 +124,51 @@ fn build_package(root: &Path) -> Result<Sizes> {
             PROFILE,
             "--no-default-features",
             "--features",
-            "browser",
+            feature,
         ]))?;
-    // The component build writes the same file: copy it out right away.
+    // Every face's build writes the same file: copy it out right away.
     let built = target_dir(root)
         .join(setup::WASM_TARGET)
         .join(PROFILE)
         .join("enlace_wasm.wasm");
-    let staged_dir = target_dir(root).join("xtask-browser");
-    std::fs::create_dir_all(&staged_dir).context("creating target/xtask-browser")?;
+    let staged_dir = target_dir(root).join(format!("xtask-{feature}"));
+    std::fs::create_dir_all(&staged_dir)
+        .with_context(|| format!("creating {}", staged_dir.display()))?;
     let staged = staged_dir.join("enlace_wasm.wasm");
     std::fs::copy(&built, &staged).with_context(|| format!("copying {}", built.display()))?;
 
-    let out = out_dir(root);
     if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+        std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
-    bindgen.input_path(&staged).out_name(OUT_NAME);
+    bindgen.input_path(&staged).out_name(out_name);
     // One ES module for browsers (`await init()`) and Node 20
     // (`initSync({module: bytes})`).
     bindgen.web(true).context("wasm-bindgen --target web")?;
     bindgen
         // The library's defaults differ from the CLI's: ask for the .d.ts
-        // and keep the default `new URL('enlace_bg.wasm', import.meta.url)`.
+        // and keep the default `new URL('…_bg.wasm', import.meta.url)`.
         .typescript(true)
         .omit_default_module_path(false)
         .remove_name_section(true)
         .remove_producers_section(true)
-        .generate(&out)
-        .context("wasm-bindgen")?;
-    std::fs::write(out.join("package.json"), package_json()).context("writing package.json")?;
-    std::fs::copy(root.join("wasm/web/README.md"), out.join("README.md"))
-        .context("copying wasm/web/README.md")?;
+        .generate(out)
+        .context("wasm-bindgen")
+}
 
-    let sizes = measure(&out.join(format!("{OUT_NAME}_bg.wasm")))?;
+/// The seal package, `dist/web/seal/`: signed exchange for pages that show
+/// other agencies' records, loaded apart from the engine (whose budget it
+/// does not touch); prints its sizes.
+pub fn build_seal(root: &Path) -> Result<Sizes> {
+    let out = out_dir(root).join("seal");
+    compile_and_bind(root, "seal", &out, SEAL_NAME)?;
+    let sizes = measure(&out.join(format!("{SEAL_NAME}_bg.wasm")))?;
     println!(
-        "browser package: {} in {:.1} s\n  {OUT_NAME}_bg.wasm: raw {}, gzip {} (budget: gzip <= {})",
+        "seal package: {}\n  {SEAL_NAME}_bg.wasm: raw {}, gzip {}",
         out.display(),
-        started.elapsed().as_secs_f64(),
         kb(sizes.raw),
-        kb(sizes.gzip),
-        kb(GZIP_BUDGET),
+        kb(sizes.gzip)
     );
     Ok(sizes)
 }
@@ -180,13 +207,22 @@ fn package_json() -> String {
       "types": "./{OUT_NAME}.d.ts",
       "default": "./{OUT_NAME}.js"
     }},
-    "./{OUT_NAME}_bg.wasm": "./{OUT_NAME}_bg.wasm"
+    "./{OUT_NAME}_bg.wasm": "./{OUT_NAME}_bg.wasm",
+    "./seal": {{
+      "types": "./seal/{SEAL_NAME}.d.ts",
+      "default": "./seal/{SEAL_NAME}.js"
+    }},
+    "./seal/{SEAL_NAME}_bg.wasm": "./seal/{SEAL_NAME}_bg.wasm"
   }},
   "files": [
     "{OUT_NAME}.js",
     "{OUT_NAME}.d.ts",
     "{OUT_NAME}_bg.wasm",
     "{OUT_NAME}_bg.wasm.d.ts",
+    "seal/{SEAL_NAME}.js",
+    "seal/{SEAL_NAME}.d.ts",
+    "seal/{SEAL_NAME}_bg.wasm",
+    "seal/{SEAL_NAME}_bg.wasm.d.ts",
     "README.md"
   ],
   "sideEffects": false,
@@ -274,7 +310,18 @@ pub fn test_steps(root: &Path) -> Vec<Step> {
             ]))
         },
     );
-    vec![build_step, types, expand, scenarios, tsc]
+    let r = root.to_path_buf();
+    let exchange = Step::new(
+        "browser: seal package and independent JOSE/JCS libraries on the exchange vectors",
+        move || {
+            setup::ensure_node()?;
+            setup::ensure_npm_ci(&r.join("tests/node"))?;
+            run(Command::new("node")
+                .current_dir(&r)
+                .arg("tests/node/run-exchange.mjs"))
+        },
+    );
+    vec![build_step, types, expand, scenarios, tsc, exchange]
 }
 
 /// Booking and free-slot search natively and through the browser package

@@ -672,3 +672,93 @@ fn lift_error(e: wit::Error) -> ErrorBody {
         details: e.details.into_iter().collect(),
     }
 }
+
+/// The WIT types of the `enlace:engine/exchange` interface.
+pub use bindings::exports::enlace::engine::exchange as wit_exchange;
+
+/// An instance of the component for its `exchange` interface: seals and
+/// their verification (pure functions, no engine state),
+/// so that every face's answer can be compared with native core's.
+pub struct ComponentExchange {
+    store: Store<()>,
+    world: bindings::Engine,
+}
+
+impl fmt::Debug for ComponentExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentExchange").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A fresh instance for the `exchange` interface.
+    pub fn exchange(&self) -> Result<ComponentExchange, HostError> {
+        let (store, world) = self.instantiate()?;
+        Ok(ComponentExchange { store, world })
+    }
+}
+
+impl ComponentExchange {
+    /// The seal of `payload` by the key of `seed`.
+    pub fn seal_record(
+        &mut self,
+        seed: &[u8],
+        payload: &[u8],
+    ) -> Result<Result<String, ErrorBody>, HostError> {
+        let out = self
+            .world
+            .enlace_engine_exchange()
+            .call_seal_record(&mut self.store, seed, payload)
+            .map_err(HostError::Trap)?;
+        Ok(out.map_err(lift_error))
+    }
+
+    /// Which agency of `trust` sealed `payload`, at `at` (the seal only:
+    /// the component does not read the record).
+    pub fn verify_seal(
+        &mut self,
+        trust: &enlace_core::exchange::TrustList,
+        seal: &str,
+        payload: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<Result<enlace_core::exchange::Verified, ErrorBody>, HostError> {
+        let peers: Vec<wit_exchange::Peer> = trust
+            .peers
+            .iter()
+            .map(|p| wit_exchange::Peer {
+                agency: p.agency.clone(),
+                endpoint: p.endpoint.clone(),
+                keys: p
+                    .keys
+                    .iter()
+                    .map(|k| wit_exchange::PeerKey {
+                        kid: k.kid.clone(),
+                        x: k.x.clone(),
+                        not_before: k.not_before.into_wit(),
+                        not_after: k.not_after.into_wit(),
+                        revoked_at: k.revoked_at.into_wit(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let out = self
+            .world
+            .enlace_engine_exchange()
+            .call_verify_seal(&mut self.store, &peers, seal, payload, &at.into_wit())
+            .map_err(HostError::Trap)?;
+        Ok(out
+            .map(|s| enlace_core::exchange::Verified {
+                agency: s.agency,
+                kid: s.kid,
+            })
+            .map_err(lift_error))
+    }
+
+    /// SHA-256 of a payload, base64url.
+    pub fn record_digest(&mut self, payload: &[u8]) -> Result<String, HostError> {
+        self.world
+            .enlace_engine_exchange()
+            .call_record_digest(&mut self.store, payload)
+            .map_err(HostError::Trap)
+    }
+}

@@ -36,6 +36,7 @@
 //!   a client retry with the same idempotency key is then decided afresh.
 
 mod convert;
+mod exchange;
 
 /// The generated bindings and export glue: the only unsafe code of the
 /// crate, all of it written by wit-bindgen.
